@@ -1,0 +1,67 @@
+"""Whole-graph tools built on the one walk, ``topological_order``: replay, zeroing and an order check."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from .engine import Value, describe, recompute, topological_order
+
+
+def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[Value] | None = None) -> float:
+    """Recompute the graph's values from its leaves' current ``.data``; return the root's new value.
+
+    Each computed node is evaluated again by the same primitive that made it, from its parents'
+    current values, and its local derivatives are updated with it, so a following ``backward()`` is
+    exact at the new point. Change an input's ``.data`` and replay instead of rebuilding the graph::
+
+        x.data = 3.0
+        replay(E)       # E.data is now E at x = 3
+        E.backward()
+
+    Args:
+        root: the output node; every node it depends on is replayed.
+        changed: nodes whose ``.data`` was set by hand. If given, only the nodes downstream of them
+            are recomputed, and the changed nodes keep the value they were given even if they are
+            computed nodes (this is how the gradient checker nudges an intermediate node).
+        order: ``topological_order(root)``, if the caller already has it (saves a walk).
+
+    If a primitive fails on the new values (say ``log`` of a negative number), the error names the
+    node and nothing is changed: every node keeps the value it had before the call.
+    """
+    if order is None:
+        order = topological_order(root)
+    held = set(changed) if changed is not None else set()
+    # New values are collected first and written only once every node has succeeded.
+    new: dict[Value, tuple[float, tuple[float, ...]]] = {}
+    for node in order:
+        parents = node.parents
+        if not parents or node in held:
+            continue
+        if changed is not None and not any(p in new or p in held for p in parents):
+            continue  # not downstream of a change
+        values = [new[p][0] if p in new else p.data for p in parents]
+        try:
+            new[node] = recompute(node, values)
+        except (ArithmeticError, ValueError) as exc:
+            raise type(exc)(f"replay failed at {describe(node)}: {exc}; no value was changed") from None
+    for node, (data, local_grads) in new.items():
+        node.data = data
+        node.local_grads = local_grads
+    return root.data
+
+
+def zero_grad(root: Value) -> None:
+    """Set ``.grad`` to 0.0 on every node of ``root``'s graph, leaves included."""
+    for node in topological_order(root):
+        node.grad = 0.0
+
+
+def check_toposort(order: Sequence[Value]) -> None:
+    """Raise AssertionError unless every node in ``order`` comes after all of its parents."""
+    position = {node: i for i, node in enumerate(order)}
+    for i, node in enumerate(order):
+        for parent in node.parents:
+            j = position.get(parent)
+            if j is None or j >= i:
+                where = "is missing" if j is None else f"comes at {j}"
+                raise AssertionError(f"{describe(node)} at position {i} has a parent that {where}: {describe(parent)}")

@@ -1,0 +1,40 @@
+"""The ``chainrule`` command line. Each subcommand lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+# Each entry: a function that adds one subcommand to the parser (with set_defaults(run=...)).
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+class UsageError(Exception):
+    """A bad option or argument: printed as a one-line message, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description="Scalar reverse-mode automatic differentiation: train, draw and check small graphs.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UsageError as exc:
+        parser.error(str(exc))  # prints usage and the message, exits with code 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
