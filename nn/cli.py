@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
-# Each entry: a function that adds one subcommand to the parser (with set_defaults(run=...)).
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+# Each module here has ``add_command(subparsers)``, which adds one or more subcommands and sets
+# ``run=function(args) -> exit code`` as their default.
+COMMAND_MODULES: list[str] = [
+]
 
 
 class UsageError(Exception):
@@ -21,8 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in COMMANDS:
-        add(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_command(sub)
     return parser
 
 
