@@ -29,7 +29,6 @@ _next_id = count().__next__
 # The scope new nodes are created in (see ``scope``); nn uses it to group a neuron's nodes.
 _current_scope = ""
 _new = object.__new__
-_ONES = (1.0, 1.0)
 
 
 class Value:
@@ -52,14 +51,16 @@ class Value:
     Values hash by identity and do not define ``==``, so they can be dictionary keys and set members.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "scope", "_id")
+    # Every primitive has one or two operands, so a node keeps them, and its partial derivatives with
+    # respect to them, in four fixed slots (a, b, d self/da, d self/db) rather than in two tuples: the
+    # tuples were two more objects per node for the cyclic garbage collector to scan, and that scanning
+    # was the largest single cost of building a big graph (see the engine notes in the README).
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db", "scope", "_id")
 
     data: float
     grad: float
     label: str
     op: str
-    parents: tuple[Value, ...]
-    local_grads: tuple[float, ...]
     scope: str
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -69,20 +70,34 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""
-        self.parents = ()
-        self.local_grads = ()
+        self._a = self._b = None
+        self._da = self._db = 0.0
         self.scope = _current_scope
         self._id = _next_id()
 
     @property
+    def parents(self) -> tuple[Value, ...]:
+        """The operands, in operand order: () for a leaf, (a,) or (a, b)."""
+        if self._a is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d self / d operand for each operand, in operand order."""
+        if self._a is None:
+            return ()
+        return (self._da,) if self._b is None else (self._da, self._db)
+
+    @property
     def is_leaf(self) -> bool:
         """True for a node with no parents: an input, a parameter or a constant."""
-        return not self.parents
+        return self._a is None
 
     @property
     def role(self) -> str:
         """"input", "parameter" or "constant" for a leaf; "operation" for a computed node."""
-        return "operation" if self.parents else "input"
+        return "input" if self._a is None else "operation"
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -96,13 +111,13 @@ class Value:
     def __add__(self, other: Operand) -> Value:
         if not isinstance(other, Value):
             other = Constant(other, "+")
-        return _result(self.data + other.data, "+", (self, other), _ONES)  # d(a+b)/da = d(a+b)/db = 1
+        return _result(self.data + other.data, "+", self, 1.0, other, 1.0)  # d(a+b)/da = d(a+b)/db = 1
 
     def __mul__(self, other: Operand) -> Value:
         if not isinstance(other, Value):
             other = Constant(other, "*")
         a, b = self.data, other.data
-        return _result(a * b, "*", (self, other), (b, a))  # d(ab)/da = b, d(ab)/db = a
+        return _result(a * b, "*", self, b, other, a)  # d(ab)/da = b, d(ab)/db = a
 
     def __pow__(self, exponent: Operand) -> Value:
         a = self.data
@@ -114,7 +129,7 @@ class Value:
                 )
             out = _float_pow(a, b, self)
             # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log(a)
-            return _result(out, "pow", (self, exponent), (b * _float_pow(a, b - 1.0, self), out * math.log(a)))
+            return _result(out, "pow", self, b * _float_pow(a, b - 1.0, self), exponent, out * math.log(a))
         k = _as_float(exponent, "the exponent of **")
         if a == 0.0 and k < 0.0:
             raise ZeroDivisionError(f"0 ** {k:g} divides by zero, at {describe(self)}")
@@ -123,20 +138,20 @@ class Value:
         if a == 0.0 and 0.0 < k < 1.0:
             raise ZeroDivisionError(f"the slope of a ** {k:g} is infinite at a = 0, at {describe(self)}")
         slope = k * _float_pow(a, k - 1.0, self) if k != 0.0 else 0.0
-        return _result(_float_pow(a, k, self), power_op_name(k), (self,), (slope,))  # d(a^k)/da = k a^(k-1)
+        return _result(_float_pow(a, k, self), power_op_name(k), self, slope)  # d(a^k)/da = k a^(k-1)
 
     def exp(self) -> Value:
         a = self.data
         if a > EXP_MAX:
             raise OverflowError(f"exp() overflows a float for inputs above {EXP_MAX:.2f}: got {a!r} at {describe(self)}")
         e = math.exp(a)
-        return _result(e, "exp", (self,), (e,))  # d e^a/da = e^a
+        return _result(e, "exp", self, e)  # d e^a/da = e^a
 
     def log(self) -> Value:
         a = self.data
         if a <= 0.0:
             raise ValueError(f"log() needs a positive input, got {a!r} at {describe(self)}")
-        return _result(math.log(a), "log", (self,), (1.0 / a,))  # d log(a)/da = 1/a
+        return _result(math.log(a), "log", self, 1.0 / a)  # d log(a)/da = 1/a
 
     def sigmoid(self) -> Value:
         a = self.data
@@ -146,16 +161,16 @@ class Value:
         else:
             e = math.exp(a)
             s = e / (1.0 + e)
-        return _result(s, "sigmoid", (self,), (s * (1.0 - s),))  # d sigma(a)/da = sigma(a)(1 - sigma(a))
+        return _result(s, "sigmoid", self, s * (1.0 - s))  # d sigma(a)/da = sigma(a)(1 - sigma(a))
 
     def tanh(self) -> Value:
         t = math.tanh(self.data)
-        return _result(t, "tanh", (self,), (1.0 - t * t,))  # d tanh(a)/da = 1 - tanh(a)^2
+        return _result(t, "tanh", self, 1.0 - t * t)  # d tanh(a)/da = 1 - tanh(a)^2
 
     def relu(self) -> Value:
         a = self.data
         # d relu(a)/da = 1 for a > 0, else 0 (at the kink a = 0 we take 0, as PyTorch does)
-        return _result(a, "relu", (self,), (1.0,)) if a > 0.0 else _result(0.0, "relu", (self,), (0.0,))
+        return _result(a, "relu", self, 1.0) if a > 0.0 else _result(0.0, "relu", self, 0.0)
 
     # -- composites: built from the primitives, so they need no derivative code --------------------
     def __neg__(self) -> Value:
@@ -203,12 +218,12 @@ class Value:
         order = topological_order(self)
         saved = []
         for node in order:
-            if node.parents:
-                node.grad = 0.0
-            else:
+            if node._a is None:
                 saved.append((node, node.grad))
+            else:
+                node.grad = 0.0
         self.grad = 1.0
-        # The chain rule, written once: a node's gradient flows to each of its parents, times the
+        # The chain rule, written once: a node's gradient flows to each of its operands, times the
         # partial derivative recorded when the node was made.
         for node in reversed(order):
             g = node.grad
@@ -219,8 +234,12 @@ class Value:
                     f"backward: the gradient at {describe(node)} is {g}, not a finite float "
                     "(it overflowed); leaf gradients were left as they were"
                 )
-            for parent, local in zip(node.parents, node.local_grads):
-                parent.grad += local * g
+            a = node._a
+            if a is not None:
+                a.grad += node._da * g
+                b = node._b
+                if b is not None:
+                    b.grad += node._db * g
 
 
 class Parameter(Value):
@@ -246,8 +265,8 @@ class Constant(Value):
         self.grad = 0.0
         self.label = ""
         self.op = ""
-        self.parents = ()
-        self.local_grads = ()
+        self._a = self._b = None
+        self._da = self._db = 0.0
         self.scope = _current_scope
         self._id = _next_id()
 
@@ -256,17 +275,21 @@ class Constant(Value):
         return "constant"
 
 
-def _result(data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]) -> Value:
-    """The node ``op(*parents)`` with value ``data``; an overflow to inf is an error, never a node."""
+def _result(data: float, op: str, a: Value, da: float, b: Value | None = None, db: float = 0.0) -> Value:
+    """The node ``op(a)`` or ``op(a, b)`` with value ``data`` and partials ``da``, ``db``.
+
+    An overflow to inf is an error, never a node."""
     if data - data != 0.0:
-        raise OverflowError(f"{op!r} overflows a float: got {data} from {_operands(parents)}")
+        raise OverflowError(f"{op!r} overflows a float: got {data} from {_operands((a,) if b is None else (a, b))}")
     node = _new(Value)
     node.data = data
     node.grad = 0.0
     node.label = ""
     node.op = op
-    node.parents = parents
-    node.local_grads = local_grads
+    node._a = a
+    node._da = da
+    node._b = b
+    node._db = db
     node.scope = _current_scope
     node._id = _next_id()
     return node
@@ -303,7 +326,7 @@ def power_op_name(k: float) -> str:
 def describe(node: Value) -> str:
     """A short name for a node in messages: ``node 'h2' (op '+', data=0.5)``."""
     name = f"node {node.label!r}" if node.label else "an unlabelled node"
-    kind = f"op {node.op!r}" if node.parents else f"{node.role} leaf"
+    kind = f"op {node.op!r}" if node._a is not None else f"{node.role} leaf"
     return f"{name} ({kind}, data={node.data:.6g})"
 
 
@@ -326,10 +349,16 @@ def topological_order(root: Value) -> list[Value]:
     stack = [root]
     add, push, pop = seen.add, stack.append, stack.pop
     while stack:
-        for parent in pop().parents:
-            if parent not in seen:
-                add(parent)
-                push(parent)
+        node = pop()
+        a = node._a
+        if a is not None:
+            if a not in seen:
+                add(a)
+                push(a)
+            b = node._b
+            if b is not None and b not in seen:
+                add(b)
+                push(b)
     return sorted(seen, key=_creation_order)
 
 
@@ -385,3 +414,10 @@ def recompute(node: Value, operand_values: list[float]) -> tuple[float, tuple[fl
     maker = _MAKERS.get(node.op) or _replay_power(node.op)
     fresh = maker(*operands)
     return fresh.data, fresh.local_grads
+
+
+def set_local_grads(node: Value, local_grads: tuple[float, ...]) -> None:
+    """Store recomputed partials on ``node`` (used by ``replay``)."""
+    node._da = local_grads[0]
+    if len(local_grads) > 1:
+        node._db = local_grads[1]
