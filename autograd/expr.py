@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from typing import Mapping, Union
 
-from .engine import Value
+from .engine import Constant, Value
 
 FUNCTIONS = ("exp", "log", "sigmoid", "tanh", "relu")
 _BINARY = {
@@ -44,7 +44,8 @@ def parse_expression(text: str, values: Mapping[str, Union[float, Value]]) -> Va
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error in {text!r}: {exc.msg} (column {exc.offset})") from None
+        where = f" at column {exc.offset}" if exc.offset else ""
+        raise ExpressionError(f"syntax error in {text!r}{where}: {exc.msg}") from None
     _check_whitelist(tree, text)
     used = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS))
     missing = [name for name in used if name not in values]
@@ -80,7 +81,7 @@ def _build(node: ast.AST, leaves: dict[str, Value], text: str) -> Union[Value, f
             raise ExpressionError(f"{node.func.id}() takes exactly one argument")
         arg = _build(node.args[0], leaves, text)
         if not isinstance(arg, Value):
-            arg = Value(arg)
+            arg = Constant(arg)
         return getattr(arg, node.func.id)()
     raise _not_allowed(node, text)
 

@@ -40,4 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m nn.cli`` this file is ``__main__``; go through the package module so that
+    # the UsageError the commands raise is the one ``main`` catches.
+    from nn.cli import main as package_main
+
+    sys.exit(package_main())
