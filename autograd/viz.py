@@ -49,7 +49,9 @@ class Drawing:
     """A drawn computation graph: DOT text that renders to SVG (or png, pdf, ... with a system Graphviz).
 
     In Jupyter a Drawing shows itself as SVG. ``.graph`` is the ``graphviz.Digraph``, for anyone who
-    wants to restyle it before rendering.
+    wants to restyle it before rendering. Its node names are stable: ``v<i>`` is the value
+    ``topological_order(root)[i]``, ``o<i>`` the operation that made it, ``b<j>`` a collapsed scope's
+    box, and scope frames are the subgraphs ``cluster_<k>``.
 
     Attributes:
         graph: the ``graphviz.Digraph`` the drawing is made of.
@@ -520,7 +522,7 @@ class _Builder:
             style.update(penwidth="3")
         if info.failed:
             classes.append("failed")
-            style.update(fillcolor=FAILED_FILL, color=RED, penwidth="2.5")
+            style.update(fillcolor=FAILED_FILL, color=RED, fontcolor=RED, penwidth="2.5")
         style["class"] = " ".join(classes)
         return style
 
