@@ -471,6 +471,13 @@ def test_svg_is_made_without_dot_and_shows_the_labels(no_dot, tmp_path):
     assert svg_texts(saved.read_bytes()) == texts
 
 
+def test_jupyter_shows_a_drawing_as_svg(no_dot):
+    formatters = pytest.importorskip("IPython.core.formatters")
+    E, a, b = logsumexp_minus_a()
+    data, _ = formatters.DisplayFormatter().format(draw(E))
+    assert {"a", "b", "E", "data 1", "exp", "log"} <= set(svg_texts(data["image/svg+xml"]))
+
+
 def test_other_formats_without_dot_say_what_to_install_and_write_nothing(no_dot, tmp_path):
     E, a, b = logsumexp_minus_a()
     drawing = draw(E)
