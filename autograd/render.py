@@ -60,7 +60,9 @@ def choose_renderer(format: str = "svg", renderer: str = "auto") -> str:
         raise ValueError(f"renderer must be one of {', '.join(map(repr, RENDERERS))}, got {renderer!r}")
     has_dot = find_dot() is not None
     if renderer == "system" and not has_dot:
-        raise RenderError(f"renderer='system' needs the Graphviz program 'dot', which is not on PATH; {INSTALL_GRAPHVIZ}")
+        raise RenderError(
+            f"renderer='system' needs the Graphviz program 'dot', which is not on PATH; {INSTALL_GRAPHVIZ}"
+        )
     if renderer == "system" or (renderer == "auto" and has_dot):
         return "system"
     if format not in WASM_FORMATS:

@@ -96,7 +96,9 @@ class Drawing:
         if format is None:
             format = path.suffix.lower().lstrip(".")
             if not format:
-                raise ValueError(f"cannot tell the format of {str(path)!r}: give it a suffix such as .svg, or pass format=")
+                raise ValueError(
+                    f"cannot tell the format of {str(path)!r}: give it a suffix such as .svg, or pass format="
+                )
         if format in ("dot", "gv"):
             content = self.source.encode("utf-8")
         elif format == "svg":
@@ -273,7 +275,8 @@ def _index_report(report: Iterable[Any], order: Sequence[Value]) -> dict[Value, 
     try:
         rows = iter(report)
     except TypeError:
-        raise TypeError(f"check must be a gradient-check report (an iterable of rows), got {type(report).__name__}") from None
+        what = type(report).__name__
+        raise TypeError(f"check must be a gradient-check report (an iterable of rows), got {what}") from None
     by_node: dict[Value, list[Any]] = {}
     for i, row in enumerate(rows):
         missing = [name for name in ("node", "ok", "analytic", "numeric") if not hasattr(row, name)]
@@ -363,7 +366,8 @@ class _Builder:
                 )
         for name, info in box_info.items():
             parent_scope = name.rpartition(".")[0]
-            self._frame(parent_scope).node(box_ids[name], graphviz.nohtml(self._box_label(info)), _attributes=self._box_style(info))
+            label = graphviz.nohtml(self._box_label(info))
+            self._frame(parent_scope).node(box_ids[name], label, _attributes=self._box_style(info))
         self._close_frames()
         self._edges(box_ids)
         return self.graph
@@ -411,7 +415,7 @@ class _Builder:
             self.clusters[scope] = graphviz.Digraph(
                 name=f"cluster_{len(self.clusters)}",
                 graph_attr={
-                    "label": scope,
+                    "label": graphviz.nohtml(_escape(scope)),
                     "style": "dashed,rounded",
                     "color": "#888888",
                     "fontcolor": "#555555",

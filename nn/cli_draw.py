@@ -43,7 +43,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         "need Graphviz's dot program, .dot/.gv is the DOT text",
     )
     parser.add_argument(
-        "--local-grads", action="store_true", help="write on each arrow the local derivative the chain rule multiplies by"
+        "--local-grads",
+        action="store_true",
+        help="write on each arrow the local derivative the chain rule multiplies by",
     )
     parser.add_argument("--digits", type=int, default=4, help="significant digits of the numbers (default 4)")
     parser.add_argument(

@@ -178,7 +178,8 @@ def test_small_numbers_keep_their_significant_digits():
     z = Value(1 / 3, label="z") * 123456.0
     nodes, _, _ = parse_dot(draw(z, digits=2).source)
     assert fields(value_node(nodes, "z")["label"])[1] == "data 0.33"
-    assert "data 4.1e+04" in [f for n in nodes.values() if n["class"].startswith("operation") for f in fields(n["label"])]
+    computed = [f for n in nodes.values() if n["class"].startswith("operation") for f in fields(n["label"])]
+    assert "data 4.1e+04" in computed
 
 
 def test_an_operand_used_twice_has_two_arrows_each_with_its_local_derivative():
@@ -261,7 +262,8 @@ def test_nodes_made_in_scopes_are_framed_by_layer_and_neuron():
     assert frames == {"L1": None, "L1.n0": "L1", "L1.n1": "L1", "L2": None, "L2.n0": "L2"}
     order = topological_order(loss)
     for i, node in enumerate(order):
-        expected = tuple(".".join(node.scope.split(".")[: k + 1]) for k in range(node.scope.count(".") + 1)) if node.scope else ()
+        parts = node.scope.split(".") if node.scope else []
+        expected = tuple(".".join(parts[: k + 1]) for k in range(len(parts)))  # "L1.n0" -> ("L1", "L1.n0")
         assert nodes[f"v{i}"]["frames"] == expected, node
         if node.parents:
             assert nodes[f"o{i}"]["frames"] == expected
@@ -391,7 +393,11 @@ def test_a_failed_check_is_red_with_both_numbers():
     w_node = value_node(nodes, "w")
     assert "failed" in classes(w_node) and "parameter" in classes(w_node)
     assert (w_node["fillcolor"], w_node["color"], w_node["fontcolor"]) == (FAILED_FILL, RED, RED)
-    assert fields(w_node["label"])[3:] == ["CHECK FAILED", f"analytic {g4(rows[1].analytic)}", f"numeric {g4(rows[1].numeric)}"]
+    assert fields(w_node["label"])[3:] == [
+        "CHECK FAILED",
+        f"analytic {g4(rows[1].analytic)}",
+        f"numeric {g4(rows[1].numeric)}",
+    ]
     assert fields(value_node(nodes, "x")["label"])[3:] == ["check ok"]
     assert fields(value_node(nodes, "b")["label"])[3:] == ["check: skipped"]
     assert "failed" not in classes(value_node(nodes, "x")) | classes(value_node(nodes, "b"))
