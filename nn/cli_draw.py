@@ -1,0 +1,113 @@
+"""``chainrule draw``: draw the graph of an expression, with values and gradients, to a file.
+
+    chainrule draw "log(exp(a) + exp(b)) - a" a=1 b=2 -o graph.svg
+
+The expression is read by ``autograd.expr.parse_expression`` (Python's ``ast`` against a whitelist;
+nothing is evaluated as code), the graph is run backward, and ``autograd.viz.draw`` draws it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+
+from autograd import Value
+from autograd.expr import ExpressionError, parse_expression
+
+from .cli import UsageError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``chainrule draw`` to the command line."""
+    parser = subparsers.add_parser(
+        "draw",
+        help="draw the computation graph of an expression, with every value and gradient",
+        description=(
+            "Build the graph of EXPR with the given values, run backward, and draw it. EXPR may use "
+            "numbers, names, + - * / **, unary minus and exp log sigmoid tanh relu; every name needs a "
+            "value. Without -o the DOT text is printed."
+        ),
+        epilog='example: chainrule draw "log(exp(a) + exp(b)) - a" a=1 b=2 -o graph.svg',
+    )
+    parser.add_argument("expression", metavar="EXPR", help='the expression, e.g. "tanh(w*x + b)"')
+    parser.add_argument("values", metavar="NAME=VALUE", nargs="*", help="a value for each name in EXPR")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the drawing here; the suffix picks the format: .svg works everywhere, .png/.pdf "
+        "need Graphviz's dot program, .dot/.gv is the DOT text",
+    )
+    parser.add_argument(
+        "--local-grads",
+        action="store_true",
+        help="write on each arrow the local derivative the chain rule multiplies by",
+    )
+    parser.add_argument("--digits", type=int, default=4, help="significant digits of the numbers (default 4)")
+    parser.add_argument(
+        "--max-nodes",
+        type=int,
+        default=None,
+        help="refuse graphs that would draw more shapes than this (default: the limit of autograd.viz.draw, 1500)",
+    )
+    parser.set_defaults(run=run)
+
+
+def parse_values(pairs: list[str]) -> dict[str, float]:
+    """``["a=1", "b=2.5"]`` as ``{"a": 1.0, "b": 2.5}``; a UsageError names the first bad pair."""
+    values: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not _NAME.fullmatch(name):
+            raise UsageError(f"expected NAME=VALUE such as a=1.5, got {pair!r}")
+        if name in values:
+            raise UsageError(f"{name} is given a value twice")
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"the value of {name} must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise UsageError(f"the value of {name} must be a finite number, got {text!r}")
+        values[name] = value
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build, differentiate and draw the expression; print the root's value and the inputs' gradients."""
+    # Imported here so that other chainrule commands do not pay for loading graphviz.
+    from autograd.render import RenderError
+    from autograd.viz import GraphTooLargeError, draw
+
+    leaves = {name: Value(value, label=name) for name, value in parse_values(args.values).items()}
+    try:
+        root = parse_expression(args.expression, leaves)
+        root.backward()
+    except ExpressionError as exc:
+        raise UsageError(str(exc)) from None
+    except (ArithmeticError, ValueError, TypeError) as exc:  # the engine's domain errors name the node
+        raise UsageError(f"cannot compute {args.expression!r} at these values: {exc}") from None
+    limit = {} if args.max_nodes is None else {"max_nodes": args.max_nodes}
+    try:
+        drawing = draw(root, local_grads=args.local_grads, digits=args.digits, **limit)
+    except (GraphTooLargeError, ValueError) as exc:  # too large, or a bad --digits / --max-nodes
+        raise UsageError(str(exc)) from None
+
+    if args.output is None:
+        sys.stdout.write(drawing.source)
+        return 0
+    try:
+        path = drawing.save(args.output)
+    except (RenderError, ValueError) as exc:
+        raise UsageError(f"cannot write {args.output}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"{args.expression} = {root.data:.6g}")
+    for name, leaf in leaves.items():
+        print(f"  d/d{name} = {leaf.grad:.6g}")
+    print(f"wrote {path} ({drawing.node_count} shapes)")
+    return 0
