@@ -104,7 +104,7 @@ def train_test_split(
     for label in np.unique(y_arr):
         members = np.flatnonzero(y_arr == label)
         if len(members) < 2:
-            raise ValueError(f"class {label!r} has {len(members)} sample; a stratified split needs at least 2 per class")
+            raise ValueError(f"class {label.item()!r} has {len(members)} sample; a stratified split needs at least 2 per class")
         n_test = min(max(int(round(test_size * len(members))), 1), len(members) - 1)
         shuffled = rng.permutation(members)
         test_idx.extend(shuffled[:n_test].tolist())
