@@ -57,7 +57,7 @@ def load_iris(return_X_y: bool = False) -> Dataset | tuple[np.ndarray, np.ndarra
     1 = versicolor, 2 = virginica), ``.feature_names`` and ``.target_names``; or ``(X, y)`` with
     ``return_X_y=True``. Each call returns new arrays.
     """
-    text = resources.files("nn").joinpath("data", "iris.csv").read_text(encoding="utf-8")
+    text = resources.files("nn").joinpath("data/iris.csv").read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     header, body = rows[0], rows[1:]
     expected = [*IRIS_FEATURE_NAMES, "species"]

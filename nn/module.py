@@ -260,9 +260,10 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "sigmoid", seed: Seed = None) -> None:
         self.nin = _check_size(nin, "nin")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
+        given = list(nouts) if hasattr(nouts, "__iter__") and not isinstance(nouts, (str, bytes)) else []
+        if not given:
             raise ValueError(f"nouts must be a non-empty list of layer sizes, such as [8, 3], got {nouts!r}")
-        sizes = [_check_size(n, f"layer size nouts[{k}]") for k, n in enumerate(nouts)]
+        sizes = [_check_size(n, f"layer size nouts[{k}]") for k, n in enumerate(given)]
         self.activation = check_activation(activation)
         self.nouts = sizes
         rng = np.random.default_rng(seed)

@@ -6,9 +6,10 @@ its samples' cross-entropy losses, and one ``backward()`` of it fills every para
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Sequence, Union
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from autograd import Value
 from .functional import cross_entropy
 from .module import Module
 from .optim import SGD, Adam, Optimizer
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Seed = Union[int, np.random.Generator, None]
 
@@ -145,10 +149,10 @@ def fit(
 
     Every argument is checked before the first update, so a bad one leaves the model untouched.
     """
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+    for name, count in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(count, numbers.Integral) or isinstance(count, bool) or count < 1:
+            raise ValueError(f"fit: {name} must be a positive int, got {count!r}")
+    epochs, batch_size = int(epochs), int(batch_size)
     rows = _rows(X, model, "fit")
     nclasses = len(_logits(model, rows[0]))
     labels = _labels(y, len(rows), nclasses, "fit")
@@ -218,7 +222,7 @@ def predict(model: Module, X: object) -> np.ndarray:
     return np.array([_argmax(_logits(model, row)) for row in _rows(X, model, "predict")], dtype=np.int64)
 
 
-def plot_history(history: History, path: str | os.PathLike[str] | None = None):  # noqa: ANN201 (matplotlib is optional)
+def plot_history(history: History, path: str | os.PathLike[str] | None = None) -> Figure:
     """Loss and accuracy curves per epoch (train, and test if recorded), side by side.
 
     Returns a ``matplotlib.figure.Figure``: a notebook shows it inline when it is a cell's result.
@@ -229,7 +233,7 @@ def plot_history(history: History, path: str | os.PathLike[str] | None = None): 
         ImportError: matplotlib is not installed (``pip install "chainrule[plot]"``).
     """
     try:
-        from matplotlib.figure import Figure
+        from matplotlib.figure import Figure  # noqa: F811 (the import for type checkers is not run)
     except ImportError:
         raise ImportError(PLOT_INSTALL_HINT) from None
     if history.epochs == 0:

@@ -244,3 +244,15 @@ def test_public_api_example_from_the_issue() -> None:
     assert loss.data == before  # the old graph is not recomputed by step
     after = nn.cross_entropy(model([Value(v) for v in ds.data[0]]), 0).data
     assert after < before  # a small step downhill lowers the loss
+
+
+def test_layer_sizes_may_be_any_iterable_of_ints() -> None:
+    assert nn.MLP(4, np.array([8, 3]), seed=0).nouts == [8, 3]
+    assert nn.MLP(4, (n for n in [5, 2]), seed=0).nouts == [5, 2]
+
+
+def test_package_docstring_example_runs() -> None:
+    import doctest
+
+    result = doctest.testmod(nn)
+    assert result.attempted > 0 and result.failed == 0
