@@ -1,0 +1,166 @@
+"""Softmax, log-sum-exp and the losses, built from ``autograd.Value`` primitives only.
+
+None of these functions knows a derivative: each builds the graph a learner writes on paper, and
+``backward`` differentiates it through the primitives' local derivatives. For example the gradient
+of ``cross_entropy`` with respect to the logits comes out as ``softmax(z) - onehot(target)`` without
+that formula appearing anywhere.
+
+Numerical stability: softmax, log_softmax, logsumexp and cross_entropy first subtract the largest
+logit ``m`` (a plain float, so it is a constant in the graph: ``exp(z_i - m)``). Every exponent is
+then <= 0, nothing overflows, and the sum of exponentials is at least 1, so its log is finite: logits
+of +-1000 give finite values and gradients. Because ``m`` is a constant, the gradient is still
+exactly that of the unshifted formula.
+
+Each function makes its nodes inside ``autograd.scope`` of its own name, so a drawing can group them.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Sequence, Union
+
+from autograd import Value, scope
+
+Number = Union[int, float]
+
+
+def _as_values(values: object, caller: str) -> list[Value]:
+    """``values`` as a non-empty list of Values; plain real numbers are lifted into new leaves."""
+    if isinstance(values, Value) or not hasattr(values, "__len__"):
+        raise TypeError(f"{caller}() expects a list of Values, got {type(values).__name__}")
+    if len(values) == 0:  # type: ignore[arg-type]
+        raise ValueError(f"{caller}() needs at least one value, got an empty sequence")
+    out = []
+    for i, v in enumerate(values):  # type: ignore[arg-type]
+        if isinstance(v, Value):
+            out.append(v)
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+            out.append(Value(v))
+        else:
+            raise TypeError(f"{caller}() expects Values or real numbers, got {type(v).__name__} at index {i}: {v!r}")
+    return out
+
+
+def _sum(values: list[Value]) -> Value:
+    """``values[0] + values[1] + ...`` as a chain of ``+`` nodes."""
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total
+
+
+def _shifted(z: list[Value]) -> list[Value]:
+    """``z_i - m`` for each logit, with ``m = max(z)`` as a constant (so every exponent is <= 0)."""
+    neg_max = -max(v.data for v in z)
+    return [v + neg_max for v in z]
+
+
+def softmax(values: Sequence[Value | Number]) -> list[Value]:
+    """``p_i = exp(z_i - m) / sum_j exp(z_j - m)`` with ``m = max(z)``: a list of Values that are
+    positive and sum to 1. The probabilities are labelled "p1", "p2", ...
+
+    The division is ``exp(z_i - m) * s**-1`` with one shared ``s**-1`` node.
+    """
+    z = _as_values(values, "softmax")
+    with scope("softmax"):
+        exps = [s.exp() for s in _shifted(z)]
+        inverse_total = _sum(exps) ** -1
+        probs = [e * inverse_total for e in exps]
+    for i, p in enumerate(probs, start=1):
+        p.label = f"p{i}"
+    return probs
+
+
+def logsumexp(values: Sequence[Value | Number]) -> Value:
+    """``log(sum_i exp(z_i)) = m + log(sum_i exp(z_i - m))`` with ``m = max(z)``, labelled "logsumexp"."""
+    z = _as_values(values, "logsumexp")
+    m = max(v.data for v in z)
+    with scope("logsumexp"):
+        out = _sum([s.exp() for s in _shifted(z)]).log() + m
+    out.label = "logsumexp"
+    return out
+
+
+def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
+    """``log p_i = (z_i - m) - log(sum_j exp(z_j - m))``: the log of ``softmax``, computed without
+    taking the log of a probability that may have underflowed to 0. Labelled "log_p1", ...
+    """
+    z = _as_values(values, "log_softmax")
+    with scope("log_softmax"):
+        shifted = _shifted(z)
+        neg_log_total = -_sum([s.exp() for s in shifted]).log()
+        out = [s + neg_log_total for s in shifted]
+    for i, v in enumerate(out, start=1):
+        v.label = f"log_p{i}"
+    return out
+
+
+def _check_target(target: object, nclasses: int) -> int:
+    if not isinstance(target, numbers.Integral) or isinstance(target, bool):
+        raise TypeError(
+            f"cross_entropy() target must be an int class index from 0 to {nclasses - 1} "
+            f"({nclasses} classes), got {type(target).__name__}: {target!r}"
+        )
+    t = int(target)
+    if not 0 <= t < nclasses:
+        raise IndexError(
+            f"cross_entropy() target {t} is out of range for {nclasses} classes (valid: 0 to {nclasses - 1})"
+        )
+    return t
+
+
+def cross_entropy(logits: Sequence[Value | Number], target: int) -> Value:
+    """The cross-entropy loss of one sample: ``-log softmax(z)[target] = logsumexp(z) - z_target``.
+
+    Built as ``log(sum_j exp(z_j - m)) - (z_target - m)`` with ``m = max(z)`` (the two ``m`` cancel),
+    labelled "cross_entropy". Its gradient with respect to logit ``z_i`` is ``p_i - [i == target]``.
+
+    Args:
+        logits: the model's outputs, one per class (Values, or plain numbers lifted into leaves).
+        target: the index of the true class, an int (numpy ints too) from 0 to ``len(logits) - 1``.
+
+    Raises:
+        TypeError: ``target`` is not an int. IndexError: it is out of range. Both name the number of
+        classes.
+    """
+    z = _as_values(logits, "cross_entropy")
+    t = _check_target(target, len(z))
+    with scope("cross_entropy"):
+        shifted = _shifted(z)
+        loss = _sum([s.exp() for s in shifted]).log() - shifted[t]
+    loss.label = "cross_entropy"
+    return loss
+
+
+def _residuals(predicted: Sequence[Value | Number], observed: Sequence[Value | Number], caller: str) -> list[Value]:
+    p = _as_values(predicted, caller)
+    if isinstance(observed, Value) or not hasattr(observed, "__len__"):
+        raise TypeError(f"{caller}() expects observed values as a list, got {type(observed).__name__}")
+    if len(observed) != len(p):
+        raise ValueError(f"{caller}(): {len(p)} predicted values but {len(observed)} observed; they must pair up")
+    residuals = []
+    for i, (o, pi) in enumerate(zip(observed, p)):
+        if not isinstance(o, (Value, numbers.Real)) or isinstance(o, bool):
+            raise TypeError(f"{caller}() observed values must be Values or real numbers, got {type(o).__name__} at index {i}")
+        residuals.append(o - pi)  # observed - predicted
+    return residuals
+
+
+def ssr(predicted: Sequence[Value | Number], observed: Sequence[Value | Number]) -> Value:
+    """The sum of squared residuals ``sum_i (observed_i - predicted_i)**2``, labelled "ssr".
+
+    ``observed`` may hold plain numbers (constants of the graph) or Values. The lengths must match.
+    """
+    with scope("ssr"):
+        out = _sum([r**2 for r in _residuals(predicted, observed, "ssr")])
+    out.label = "ssr"
+    return out
+
+
+def mse(predicted: Sequence[Value | Number], observed: Sequence[Value | Number]) -> Value:
+    """The mean squared error ``ssr(predicted, observed) / n``, labelled "mse"."""
+    with scope("mse"):
+        squares = [r**2 for r in _residuals(predicted, observed, "mse")]
+        out = _sum(squares) * (1.0 / len(squares))
+    out.label = "mse"
+    return out

@@ -1,0 +1,258 @@
+"""nn.module: labels, scopes, graph shape, initialisation, the matrix view and errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import Parameter, Value, topological_order
+
+
+def inputs(*xs: float) -> list[Value]:
+    return [Value(x, label=f"x{i}") for i, x in enumerate(xs, start=1)]
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+# -- labels and scopes --------------------------------------------------------------------------------
+
+
+def test_parameter_labels_say_where_they_live() -> None:
+    model = nn.MLP(4, [8, 3], seed=0)
+    assert model.layers[1].neurons[0].w[2].label == "L2.n1.w3"
+    assert model.layers[0].neurons[7].b.label == "L1.n8.b"
+    expected = [
+        f"L{k}.n{j}.{name}"
+        for k, (nin, nout) in enumerate([(4, 8), (8, 3)], start=1)
+        for j in range(1, nout + 1)
+        for name in [*(f"w{i}" for i in range(1, nin + 1)), "b"]
+    ]
+    assert [p.label for p in model.parameters()] == expected
+    assert len(expected) == 67
+    assert all(type(p) is Parameter and p.role == "parameter" for p in model.parameters())
+
+
+def test_nodes_are_scoped_by_layer_and_neuron_and_outputs_labelled() -> None:
+    model = nn.MLP(2, [3, 2], seed=0)
+    logits = model(inputs(0.5, -0.5))
+    assert [z.label for z in logits] == ["L2.n1.z", "L2.n2.z"]
+    assert [z.scope for z in logits] == ["L2.n1", "L2.n2"]
+    hidden = logits[0].parents[0].parents[0].parents[1].parents[1]  # h1 in b + w1*h1
+    assert hidden.label == "L1.n1.a" and hidden.op == "sigmoid" and hidden.scope == "L1.n1"
+    assert hidden.parents[0].label == "L1.n1.z"
+    for node in topological_order(logits[1]):
+        if node.parents:
+            assert node.scope.startswith(("L1.n", "L2.n")), node
+    operations = [node for node in topological_order(logits[1]) if node.parents]
+    assert {node.scope for node in operations} == {"L1.n1", "L1.n2", "L1.n3", "L2.n2"}
+
+
+def test_neuron_sum_is_a_plain_chain_from_the_bias() -> None:
+    """b + w1*x1 + w2*x2 + w3*x3: 3 products, 3 sums, 1 activation; no other node."""
+    neuron = nn.Neuron(3, activation="tanh", name="L1.n1", seed=0)
+    x = inputs(1.0, 2.0, 3.0)
+    out = neuron(x)
+    nodes = topological_order(out)
+    assert len(nodes) == 3 + 3 + 1 + 3 + 3 + 1
+    assert sorted(node.op for node in nodes if node.parents) == ["*", "*", "*", "+", "+", "+", "tanh"]
+    z = out.parents[0]
+    chain = []
+    while z.op == "+":
+        chain.append(z.parents[1])
+        z = z.parents[0]
+    assert z is neuron.b
+    assert [(m.parents[0], m.parents[1]) for m in reversed(chain)] == list(zip(neuron.w, x))
+    expected = math.tanh(neuron.b.data + sum(w.data * xi.data for w, xi in zip(neuron.w, x)))
+    assert out.data == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "activation, f",
+    [("sigmoid", sigmoid), ("tanh", math.tanh), ("relu", lambda s: max(s, 0.0)), ("linear", lambda s: s)],
+)
+def test_activations(activation: str, f) -> None:
+    layer = nn.Layer(2, 3, activation=activation, seed=4)
+    layer.set_weights([[1.0, -2.0, 0.5], [0.25, 1.0, -1.0]], [0.1, 0.2, -0.3])
+    out = layer([2.0, 3.0])
+    sums = [2.0 * 1.0 + 3.0 * 0.25 + 0.1, 2.0 * -2.0 + 3.0 * 1.0 + 0.2, 2.0 * 0.5 + 3.0 * -1.0 - 0.3]
+    assert [v.data for v in out] == pytest.approx([f(s) for s in sums], rel=1e-15)
+
+
+# -- shapes: always a list ------------------------------------------------------------------------------
+
+
+def test_single_output_is_a_list_of_one() -> None:
+    out = nn.MLP(3, [1], seed=0)([1.0, 2.0, 3.0])
+    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
+
+
+def test_a_middle_layer_of_one_neuron_works() -> None:
+    model = nn.MLP(3, [4, 1, 2], activation="tanh", seed=0)
+    logits = model(inputs(0.1, 0.2, 0.3))
+    assert len(logits) == 2
+    nn.cross_entropy(logits, 0).backward()
+    assert all(p.grad != 0.0 for p in model.layers[1].parameters())
+    assert model.layers[1].weights().shape == (4, 1)
+    assert model.layers[2].weights().shape == (1, 2)
+
+
+# -- initialisation and seeds ----------------------------------------------------------------------------
+
+
+def test_same_seed_same_weights_other_seed_other_weights() -> None:
+    a, b, c = nn.MLP(4, [8, 3], seed=5), nn.MLP(4, [8, 3], seed=5), nn.MLP(4, [8, 3], seed=6)
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+    assert [p.data for p in a.parameters()] != [p.data for p in c.parameters()]
+
+
+def test_initialisation_is_glorot_uniform_for_sigmoid_and_he_for_relu() -> None:
+    for activation, bound in [("sigmoid", math.sqrt(6 / (50 + 40))), ("tanh", math.sqrt(6 / (50 + 40))), ("relu", math.sqrt(6 / 50))]:
+        layer = nn.Layer(50, 40, activation=activation, seed=0)
+        W = layer.weights()
+        assert np.all(np.abs(W) <= bound)
+        assert np.abs(W).max() > 0.95 * bound  # spread over the whole interval
+        assert abs(W.std() - bound / math.sqrt(3)) < 0.05 * bound  # the std of U(-a, a) is a / sqrt 3
+        assert np.all(layer.biases() == 0.0)
+
+
+# -- the matrix view --------------------------------------------------------------------------------------
+
+
+def test_matrix_view_layout_matches_the_neurons() -> None:
+    layer = nn.Layer(3, 2, seed=1)
+    W = layer.weights()
+    assert W.shape == (3, 2) and layer.biases().shape == (2,)
+    for j, neuron in enumerate(layer.neurons):
+        for i, w in enumerate(neuron.w):
+            assert W[i, j] == w.data
+
+
+def test_forward_equals_x_times_W_plus_b() -> None:
+    layer = nn.Layer(3, 4, activation="linear", seed=3)
+    layer.set_weights(layer.weights(), [0.5, -0.5, 1.0, 2.0])
+    x = np.array([0.2, -1.0, 3.0])
+    assert [z.data for z in layer(x.tolist())] == pytest.approx((x @ layer.weights() + layer.biases()).tolist(), rel=1e-14)
+
+
+def test_gradient_matrices_closed_form() -> None:
+    """For a linear layer and loss = sum_j z_j: dL/dW[i, j] = x_i and dL/db_j = 1."""
+    layer = nn.Layer(3, 2, activation="linear", seed=0)
+    x = [0.5, -2.0, 4.0]
+    out = layer(x)
+    (out[0] + out[1]).backward()
+    np.testing.assert_array_equal(layer.weight_grads(), np.outer(x, [1.0, 1.0]))
+    np.testing.assert_array_equal(layer.bias_grads(), [1.0, 1.0])
+    layer.zero_grad()
+    assert not layer.weight_grads().any() and not layer.bias_grads().any()
+
+
+def test_set_weights_reproduces_a_worked_example() -> None:
+    """A 2-2-1 sigmoid network with chosen numbers, computed by hand."""
+    model = nn.MLP(2, [2, 1], activation="sigmoid", seed=0)
+    model.set_weights([([[0.15, 0.25], [0.20, 0.30]], [0.35, 0.35]), ([[0.40], [0.45]], [0.60])])
+    h1, h2 = sigmoid(0.05 * 0.15 + 0.10 * 0.20 + 0.35), sigmoid(0.05 * 0.25 + 0.10 * 0.30 + 0.35)
+    (y,) = model([0.05, 0.10])
+    assert y.data == pytest.approx(0.40 * h1 + 0.45 * h2 + 0.60, rel=1e-15)
+    assert model.layers[0].neurons[1].w[0].data == 0.25  # W[0, 1]: input 1 to neuron 2
+
+
+def test_set_weights_shape_errors_are_clear_and_change_nothing() -> None:
+    layer = nn.Layer(3, 2, seed=0, name="L1")
+    W0, b0 = layer.weights(), layer.biases()
+    with pytest.raises(ValueError, match=r"layer L1: W must have shape \(3, 2\) \(nin, nout\), got \(2, 3\); did you mean W.T\?"):
+        layer.set_weights(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"b must have shape \(2,\) \(nout,\), got \(3,\)"):
+        layer.set_weights(np.ones((3, 2)), np.zeros(3))
+    with pytest.raises(ValueError, match="finite"):
+        layer.set_weights(np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match="array of numbers"):
+        layer.set_weights([["a", "b"], [1, 2], [3, 4]])
+    np.testing.assert_array_equal(layer.weights(), W0)
+    np.testing.assert_array_equal(layer.biases(), b0)
+
+
+def test_mlp_set_weights_checks_every_layer_first() -> None:
+    model = nn.MLP(2, [2, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"layer L2: W must have shape \(2, 1\)"):
+        model.set_weights([(np.ones((2, 2)), np.ones(2)), (np.ones((3, 1)), np.ones(1))])
+    with pytest.raises(ValueError, match="one \\(W, b\\) pair per layer: 2, got 1"):
+        model.set_weights([(np.ones((2, 2)), np.ones(2))])
+    assert [p.data for p in model.parameters()] == before
+
+
+# -- errors ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: nn.Neuron(2, activation=a),
+        lambda a: nn.Layer(2, 2, activation=a),
+        lambda a: nn.MLP(2, [2, 1], activation=a),
+    ],
+)
+def test_unknown_activation_lists_the_valid_ones(make) -> None:
+    with pytest.raises(ValueError, match="unknown activation 'softmax'; choose one of 'sigmoid', 'tanh', 'relu', 'linear'"):
+        make("softmax")
+
+
+@pytest.mark.parametrize("nouts", [[], [0, 3], [2.5], "83", 3, [True]])
+def test_bad_layer_sizes(nouts: object) -> None:
+    with pytest.raises(ValueError, match="nouts|layer size"):
+        nn.MLP(4, nouts)  # type: ignore[arg-type]
+
+
+def test_bad_nin() -> None:
+    with pytest.raises(ValueError, match="nin must be a positive int, got 0"):
+        nn.MLP(0, [3])
+
+
+def test_wrong_number_of_inputs() -> None:
+    model = nn.MLP(3, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="takes 3 inputs, got 2"):
+        model([1.0, 2.0])
+    with pytest.raises(ValueError, match="neuron L1.n1 takes 3 inputs, got 4"):
+        model.layers[0].neurons[0]([1.0, 2.0, 3.0, 4.0])
+
+
+def test_zero_grad_clears_every_parameter() -> None:
+    model = nn.MLP(2, [3, 2], seed=0)
+    nn.cross_entropy(model([1.0, -1.0]), 1).backward()
+    assert any(p.grad != 0.0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_public_api_example_from_the_issue() -> None:
+    ds = nn.load_iris()
+    model = nn.MLP(4, [8, 3], activation="sigmoid", seed=0)
+    logits = model([Value(v) for v in ds.data[0]])
+    loss = nn.cross_entropy(logits, int(ds.target[0]))
+    probs = nn.softmax(logits)
+    opt = nn.SGD(model.parameters(), lr=0.1)
+    opt.zero_grad()
+    loss.backward()
+    before = loss.data
+    opt.step()
+    assert sum(p.data for p in probs) == pytest.approx(1.0, rel=1e-15)
+    assert loss.data == before  # the old graph is not recomputed by step
+    after = nn.cross_entropy(model([Value(v) for v in ds.data[0]]), 0).data
+    assert after < before  # a small step downhill lowers the loss
+
+
+def test_layer_sizes_may_be_any_iterable_of_ints() -> None:
+    assert nn.MLP(4, np.array([8, 3]), seed=0).nouts == [8, 3]
+    assert nn.MLP(4, (n for n in [5, 2]), seed=0).nouts == [5, 2]
+
+
+def test_package_docstring_example_runs() -> None:
+    import doctest
+
+    result = doctest.testmod(nn)
+    assert result.attempted > 0 and result.failed == 0
