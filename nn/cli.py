@@ -10,6 +10,7 @@ from typing import Sequence
 # Each module here has ``add_command(subparsers)``, which adds one or more subcommands and sets
 # ``run=function(args) -> exit code`` as their default.
 COMMAND_MODULES: list[str] = [
+    "nn.cli_check",
 ]
 
 
