@@ -39,8 +39,6 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
-import numpy as np
-
 from .engine import Value, describe, topological_order
 from .graph import replay
 
@@ -101,6 +99,10 @@ class _Names:
         self.order = order
         self.root = root
         self.position = {node: i for i, node in enumerate(order)}
+        self.by_label: dict[str, list[Value]] = {}
+        for node in order:
+            if node.label:
+                self.by_label.setdefault(node.label, []).append(node)
         # An unlabelled root is "f" (or "root", if a node is labelled "f"), as in df/dx.
         self._root_name = root.label or ("root" if any(node.label == "f" for node in order) else "f")
 
@@ -178,9 +180,11 @@ class CheckRow:
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
         status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink) or "domain-edge"
             (a nudge leaves the domain of an op, such as log of a value pushed below 0).
-        note: why a row was skipped, or the key it was given by in ``compare``.
+        note: why a row was skipped ("" otherwise).
+        key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
         consumers: the names of the nodes that use this node, with their definitions.
         kind: "gradcheck" or "compare".
+        root_name: the name of the root, for messages (``dE/dw``).
     """
 
     node: Value
@@ -194,8 +198,10 @@ class CheckRow:
     rel_err: float
     status: str
     note: str
+    key: str
     consumers: tuple[str, ...]
     kind: str
+    root_name: str
 
     @property
     def label(self) -> str:
@@ -212,13 +218,19 @@ class CheckRow:
         """False only for a failure; skipped rows (nondifferentiable, domain edge) are ok."""
         return self.status != FAIL
 
-    def message(self, root_name: str = "root") -> str:
+    def message(self) -> str:
         """The row in words: names the node, its op, both numbers and its consumers."""
         what = f"op {self.op!r}" if self.op else f"{self.node.role} leaf"
-        where = f"node {self.name!r} (#{self.index}, {what}, value {_num(self.value)})"
+        if self.name.startswith("#") and not self.label:
+            where = f"node {self.name}"
+        else:
+            where = f"node {self.name!r} (#{self.index})"
+        if self.op:
+            where += f" = {self.definition}"
+        where += f" ({what}, value {_num(self.value)})"
         if self.kind == "compare":
             numbers_ = (
-                f"you expected {_d(root_name, self.name)} = {_num(self.numeric, 10)} but .grad = "
+                f"you expected {_d(self.root_name, self.name)} = {_num(self.numeric, 10)} but .grad = "
                 f"{_num(self.analytic, 10)}"
             )
         else:
@@ -232,7 +244,7 @@ class CheckRow:
         if self.status in (KINK, EDGE):
             text += f" [{self.status}: {self.note}]"
         elif self.kind == "compare" and self.status == FAIL:
-            text += f"; explain(node) shows the chain-rule terms of .grad"
+            text += "; explain(node, root) writes out the chain-rule terms of .grad"
         return text
 
     def _accumulation_hint(self) -> str:
@@ -337,7 +349,7 @@ class CheckReport:
     def failure_message(self) -> str:
         """Every failing row in words, and what usually causes it."""
         lines = [self.summary]
-        lines += ["  " + row.message(self.root_name) for row in self.failures]
+        lines += ["  " + row.message() for row in self.failures]
         if self.kind == "gradcheck":
             lines.append(
                 "  If the graph is right, check that backward() ran once from this root after the values "
@@ -351,7 +363,7 @@ class CheckReport:
         headers = ["#", "node", "definition", "value", "grad", reference, "abs err", "rel err", "status"]
         numeric_column = [True, False, False, True, True, True, True, True, False]
         # compare: show the keys as given when some were not just the node's label (array entries).
-        given = self.kind == "compare" and any(row.note != repr(row.name) for row in self.rows)
+        given = self.kind == "compare" and any(row.key != repr(row.name) for row in self.rows)
         if given:
             headers.insert(2, "given as")
             numeric_column.insert(2, False)
@@ -362,7 +374,7 @@ class CheckReport:
                 [
                     str(row.index),
                     row.name,
-                    *([row.note] if given else []),
+                    *([row.key] if given else []),
                     definition,
                     _num(row.value),
                     _num(row.analytic),
@@ -388,7 +400,7 @@ class CheckReport:
         lines.append(self.summary)
         notes = [f"  {row.name}: {row.status}: {row.note}" for row in self.rows if row.status in (KINK, EDGE)]
         lines += notes
-        lines += ["  " + row.message(self.root_name) for row in self.failures]
+        lines += ["  " + row.message() for row in self.failures]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -412,7 +424,7 @@ class CheckReport:
         out.append("</tbody></table>")
         out.append(f"<p>{html.escape(self.summary)}</p>")
         if self.failures:
-            items = "".join(f"<li>{html.escape(row.message(self.root_name))}</li>" for row in self.failures)
+            items = "".join(f"<li>{html.escape(row.message())}</li>" for row in self.failures)
             out.append(f"<ul>{items}</ul>")
         return "".join(out)
 
@@ -463,12 +475,13 @@ def _row(
     analytic: float,
     numeric: float,
     status: str,
-    note: str,
     kind: str,
+    note: str = "",
+    key: str = "",
 ) -> CheckRow:
     abs_err = abs(analytic - numeric)
     scale = max(abs(analytic), abs(numeric))
-    rel_err = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else math.inf)
+    rel_err = abs_err / scale if scale > 0 else abs_err  # NaN stays NaN; 0 when both are 0
     users = tuple(f"{names.name(c)} = {names.definition(c)} (op {c.op!r})" for c in consumers[node])
     return CheckRow(
         node=node,
@@ -482,8 +495,10 @@ def _row(
         rel_err=rel_err,
         status=status,
         note=note,
+        key=key,
         consumers=users,
         kind=kind,
+        root_name=names.root_name(),
     )
 
 
@@ -548,33 +563,29 @@ def gradcheck(
     _require_backward(root, "gradcheck")
     names = _Names(order, root)
     consumers = names.consumers()
-    targets = order if nodes is None else _select(nodes, order, names)
+    targets = order if nodes is None else _select(nodes, names)
     _last_root = root
 
+    # Each node's central difference restores, from this copy, every value a replay may have changed.
     saved = [(node.data, node.local_grads) for node in order]
     relus = [(names.position[n], n) for n in order if n.op == "relu"]
     rows = []
-    try:
-        for node in targets:
-            numeric, crossed, domain_error = _central_difference(root, node, order, names.position[node], saved, eps, relus)
-            analytic = node.grad
-            if domain_error is not None:
-                status, note = (OK, "") if _close(analytic, numeric, atol, rtol) else (EDGE, domain_error)
-            elif _close(analytic, numeric, atol, rtol):
-                status, note = OK, ""
-            elif crossed is not None:
-                status = KINK
-                note = (
-                    f"a nudge of {names.name(node)} moves the input of relu node {names.name(crossed)} across 0 "
-                    f"(input {_num(crossed.parents[0].data)}), where relu has no derivative"
-                )
-            else:
-                status, note = FAIL, ""
-            rows.append(_row(names, consumers, node, analytic, numeric, status, note, "gradcheck"))
-    finally:
-        for node, (data, local_grads) in zip(order, saved):
-            node.data = data
-            node.local_grads = local_grads
+    for node in targets:
+        numeric, crossed, domain_error = _central_difference(root, node, order, names.position[node], saved, eps, relus)
+        analytic = node.grad
+        if domain_error is not None:
+            status, note = EDGE, domain_error
+        elif _close(analytic, numeric, atol, rtol):
+            status, note = OK, ""
+        elif crossed is not None:
+            status = KINK
+            note = (
+                f"a nudge of {names.name(node)} moves the input of relu node {names.name(crossed)} across 0 "
+                f"(input {_num(crossed.parents[0].data)}), where relu has no derivative"
+            )
+        else:
+            status, note = FAIL, ""
+        rows.append(_row(names, consumers, node, analytic, numeric, status, "gradcheck", note=note))
     report = CheckReport("gradcheck", root, names.root_name(), rows, eps, atol, rtol)
     return _finish(report, raise_exception)
 
@@ -590,24 +601,27 @@ def _central_difference(
 ) -> tuple[float, Value | None, str | None]:
     """``(numeric, crossed relu or None, domain error or None)`` for d root/d node.
 
-    Leaves every node after ``position`` (everything a replay can change) as saved.
+    Every node from ``position`` on (all that a nudge of ``node`` can change) is put back as saved.
     """
     x0 = node.data
     steps = [eps * max(1.0, abs(x0))]
     if 0.0 < abs(x0) < 1.0:
         steps.append(eps * abs(x0))  # a smaller step, in case the first one crosses a domain edge
+    # Everything downstream of the node comes after it in the order, so replaying this tail is enough;
+    # replay skips the tail's nodes that do not depend on the node.
+    tail = order[position:]
     downstream_relus = [r for i, r in relus if i > position]
     base = [r.parents[0].data > 0.0 for r in downstream_relus]
     error = ""
     for h in steps:
         up, down = x0 + h, x0 - h
-        crossed = None
         try:
-            f_up = _nudged(root, node, up, order[position:])
-            crossed = crossed or _crossed_kink(downstream_relus, base)
-            f_down = _nudged(root, node, down, order[position:])
-            crossed = crossed or _crossed_kink(downstream_relus, base)
-        except (ArithmeticError, ValueError) as exc:
+            f_up = _nudged(root, node, up, tail)
+            crossed = _crossed_kink(downstream_relus, base)
+            f_down = _nudged(root, node, down, tail)
+            if crossed is None:
+                crossed = _crossed_kink(downstream_relus, base)
+        except (ArithmeticError, ValueError) as exc:  # replay is atomic: only node.data was changed
             error = f"a step of {_num(h, 3)} from {_num(x0)}: {exc}"
             continue
         finally:
@@ -629,27 +643,19 @@ def _crossed_kink(relus: list[Value], base: list[bool]) -> Value | None:
     return None
 
 
-def _select(nodes: Iterable[Union[Value, str]], order: list[Value], names: _Names) -> list[Value]:
+def _select(nodes: Iterable[Union[Value, str]], names: _Names) -> list[Value]:
     """The given nodes (or labels), in topological order, each once."""
     chosen = set()
     for key in nodes:
-        if isinstance(key, str):
-            chosen.add(find_node(names.root, key, order=order))
-        elif isinstance(key, Value):
-            if key not in names.position:
-                raise ValueError(f"{describe(key)} is not part of the graph of {describe(names.root)}")
-            chosen.add(key)
-        else:
+        if not isinstance(key, (str, Value)):
             raise TypeError(f"nodes must be Values or labels, got {type(key).__name__}: {key!r}")
-    return [node for node in order if node in chosen]
+        chosen.add(_lookup(key, names))
+    return [node for node in names.order if node in chosen]
 
 
 # ---------------------------------------------------------------------------------------------------
 # compare
 # ---------------------------------------------------------------------------------------------------
-Key = Union[str, Value, Sequence[Any], np.ndarray]
-
-
 def compare(
     root: Value,
     expected: Union[Mapping[Any, Any], Iterable[tuple[Any, Any]]],
@@ -674,7 +680,7 @@ def compare(
 
     Returns:
         a ``CheckReport`` with one row per number, in the order given (arrays row by row); each row's
-        ``.numeric`` is your number and ``.note`` the key it came from.
+        ``.numeric`` is your number and ``.key`` the key it came from.
 
     Raises:
         LabelError (a KeyError): a label that no node has (the message lists the labels there are), or
@@ -698,7 +704,7 @@ def compare(
     for number, pair in enumerate(pairs, start=1):
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise TypeError(f"compare() needs a mapping or (key, number) pairs, got the entry {pair!r}")
-        entries += _entries(pair[0], pair[1], order, names, f"entry {number} " if len(pairs) > 1 else "")
+        entries += _entries(pair[0], pair[1], names, f"entry {number} " if len(pairs) > 1 else "")
     if not entries:
         raise ValueError("compare() got nothing to compare: expected is empty")
     seen: dict[Value, str] = {}
@@ -710,17 +716,19 @@ def compare(
     rows = []
     for node, number, where in entries:
         status = OK if _close(node.grad, number, atol, rtol) else FAIL
-        rows.append(_row(names, consumers, node, node.grad, number, status, where, "compare"))
+        rows.append(_row(names, consumers, node, node.grad, number, status, "compare", key=where))
     report = CheckReport("compare", root, names.root_name(), rows, None, atol, rtol)
     return _finish(report, raise_exception)
 
 
-def _entries(key: Any, number: Any, order: list[Value], names: _Names, prefix: str) -> list[tuple[Value, float, str]]:
+def _entries(key: Any, number: Any, names: _Names, prefix: str) -> list[tuple[Value, float, str]]:
     """``(node, expected number, how the key was written)`` for one key of ``compare``; ``prefix`` names
     the entry in front of an array index (``[0, 1]``, or ``entry 2 [0, 1]`` when there are several)."""
     if isinstance(key, (str, Value)):
-        node = _lookup(key, order, names)
+        node = _lookup(key, names)
         return [(node, _real(number, f"the number for {_key_text(key, names)}"), _key_text(key, names))]
+    import numpy as np  # only for arrays of nodes; the engine itself does not need numpy
+
     try:
         keys = np.array(key, dtype=object)
     except ValueError as exc:
@@ -743,7 +751,7 @@ def _entries(key: Any, number: Any, order: list[Value], names: _Names, prefix: s
         where = f"{prefix}[{', '.join(map(str, index))}]"
         if not isinstance(element, (str, Value)):
             raise TypeError(f"compare(): element {where} of an array key is {type(element).__name__}, not a node or label")
-        node = _lookup(element, order, names)
+        node = _lookup(element, names)
         found.append((node, _real(values[index], f"the number for {where}"), where))
     return found
 
@@ -761,15 +769,15 @@ def _real(x: Any, what: str) -> float:
     return value
 
 
-def _lookup(key: Union[str, Value], order: list[Value], names: _Names) -> Value:
+def _lookup(key: Union[str, Value], names: _Names) -> Value:
     if isinstance(key, Value):
         if key not in names.position:
             raise ValueError(f"{describe(key)} is not part of the graph of {describe(names.root)}")
         return key
-    return find_node(names.root, key, order=order)
+    return _find(key, names)
 
 
-def find_node(root: Value, name: str, order: Sequence[Value] | None = None) -> Value:
+def find_node(root: Value, name: str) -> Value:
     """The one node of ``root``'s graph labelled ``name``, or at position ``i`` for ``"#i"``.
 
     Raises:
@@ -778,27 +786,30 @@ def find_node(root: Value, name: str, order: Sequence[Value] | None = None) -> V
     """
     if not isinstance(name, str):
         raise TypeError(f"a node name must be a str, got {type(name).__name__}: {name!r}")
-    if order is None:
-        order = topological_order(root)
-    matches = [node for node in order if node.label == name]
+    return _find(name, _Names(topological_order(_require_value(root, "find_node")), root))
+
+
+def _find(name: str, names: _Names) -> Value:
+    matches = names.by_label.get(name, [])
     if len(matches) == 1:
         return matches[0]
-    if len(matches) > 1:
-        positions = ", ".join(f"#{order.index(m)}" for m in matches)
+    if matches:
+        positions = [f"#{names.position[m]}" for m in matches]
         raise LabelError(
-            f"the label {name!r} is used by {len(matches)} nodes ({positions}); pass the node itself "
-            f"(or its position, such as {positions.split(', ')[0]!r}) to say which one"
+            f"the label {name!r} is used by {len(matches)} nodes ({', '.join(positions)}); pass the node "
+            f"itself (or its position, such as {positions[0]!r}) to say which one"
         )
+    order = names.order
     if name.startswith("#") and name[1:].isdigit() and int(name[1:]) < len(order):
         return order[int(name[1:])]
-    labels = sorted({node.label for node in order if node.label})
+    labels = sorted(names.by_label)
     if not labels:
         there = "no node of this graph has a label; use '#i' (the position in gradcheck's table) or the node"
     else:
         close = difflib.get_close_matches(name, labels, n=3)
         shown = labels if len(labels) <= 40 else labels[:40] + [f"... ({len(labels) - 40} more)"]
         there = (f"did you mean {', '.join(map(repr, close))}? " if close else "") + "labels in this graph: " + ", ".join(shown)
-    raise LabelError(f"no node labelled {name!r} in the graph of {describe(root)}; {there}")
+    raise LabelError(f"no node labelled {name!r} in the graph of {describe(names.root)}; {there}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -861,10 +872,13 @@ class Explanation:
         self._name = names.name(node)
         self._root = names.root_name()
 
+    def _which(self, term: ChainTerm) -> str:
+        """", operand 2" when the consumer uses the node more than once (``x * x``)."""
+        return f", operand {term.operand + 1}" if term.consumer.parents.count(self.node) > 1 else ""
+
     def _consumer_text(self, term: ChainTerm) -> str:
         c = term.consumer
-        which = f", operand {term.operand + 1}" if c.parents.count(self.node) > 1 else ""
-        return f"{self._names.name(c)} = {self._names.definition(c)}  (op {c.op!r}{which})"
+        return f"{self._names.name(c)} = {self._names.definition(c)}  (op {c.op!r}{self._which(term)})"
 
     def _note(self) -> str:
         if self.kind == "root":
@@ -930,15 +944,18 @@ class Explanation:
         out = [f"$$ {self.latex()} $$", ""]
         for term in self.terms:
             c = _latex_name(self._names.name(term.consumer))
-            substituted = ""
-            if term.latex_substituted not in (term.latex, _latex_num(term.local, paren=False)):
-                substituted = f" = {term.latex_substituted}"
+            steps = [term.latex]  # the formula, with the numbers put in, and its value: each once
+            for step in (term.latex_substituted, _latex_num(term.local, paren=False)):
+                if step not in steps:
+                    steps.append(step)
             out.append(
-                f"- via `{self._consumer_text(term)}`: "
-                rf"${_partial(c, n)} = {term.latex}{substituted} = {_latex_num(term.local, paren=False)}$ and "
+                f"- via ${c} =$ `{self._names.definition(term.consumer)}` (op `{term.op}`{self._which(term)}): "
+                rf"${_partial(c, n)} = {' = '.join(steps)}$ and "
                 rf"${_partial(r, c)} = {_latex_num(term.upstream, paren=False)}$"
             )
         out += ["", _markdown_text(self._check()), "", _markdown_text(self._note())]
+        if any(name.startswith("#") for name in [self._name] + [self._names.name(t.consumer) for t in self.terms]):
+            out += ["", r"(An unlabelled node is $v_i$ here and \#i in gradcheck's table.)"]
         return "\n".join(out)
 
 
@@ -1008,23 +1025,24 @@ def _is_sum(text: str) -> bool:
 
 # The local derivative of each primitive, d consumer/d operand, as a formula. Each entry is called with
 # the operands a, b, the consumer's value out and the constant exponent k, all already written as
-# text, either as names or as numbers, so one table gives both the formula and its numbers.
+# text, either as names or as numbers, so one table gives both the formula and its numbers. The text
+# formulas are in the syntax of ``autograd.expr`` (relu's aside), so the tests evaluate them.
 Formula = Callable[[str, str, str, str], str]
 _TEXT: dict[str, tuple[Formula, ...]] = {
     "+": (lambda a, b, out, k: "1", lambda a, b, out, k: "1"),
     "*": (lambda a, b, out, k: b, lambda a, b, out, k: a),
-    "**k": (lambda a, b, out, k: f"{k} * {a}^{_minus_one(k)}",),
-    "pow": (lambda a, b, out, k: f"{b} * {a}^({b} - 1)", lambda a, b, out, k: f"{out} * log({a})"),
+    "**k": (lambda a, b, out, k: f"{k} * {a}" if _minus_one(k) == "1" else f"{k} * {a}**{_paren(_minus_one(k))}",),
+    "pow": (lambda a, b, out, k: f"{b} * {a}**({b} - 1)", lambda a, b, out, k: f"{out} * log({a})"),
     "exp": (lambda a, b, out, k: out,),
     "log": (lambda a, b, out, k: f"1/{a}",),
     "sigmoid": (lambda a, b, out, k: f"{out} * (1 - {out})",),
-    "tanh": (lambda a, b, out, k: f"1 - {out}^2",),
+    "tanh": (lambda a, b, out, k: f"1 - {out}**2",),
     "relu": (lambda a, b, out, k: f"(1 if {a} > 0 else 0)",),
 }
 _LATEX: dict[str, tuple[Formula, ...]] = {
     "+": (lambda a, b, out, k: "1", lambda a, b, out, k: "1"),
     "*": (lambda a, b, out, k: b, lambda a, b, out, k: a),
-    "**k": (lambda a, b, out, k: rf"{k} \cdot {a}^{{{_minus_one(k)}}}",),
+    "**k": (lambda a, b, out, k: rf"{k} \cdot {a}" if _minus_one(k) == "1" else rf"{k} \cdot {a}^{{{_minus_one(k)}}}",),
     "pow": (lambda a, b, out, k: rf"{b} \cdot {a}^{{{b} - 1}}", lambda a, b, out, k: rf"{out} \cdot \log {a}"),
     "exp": (lambda a, b, out, k: out,),
     "log": (lambda a, b, out, k: rf"\frac{{1}}{{{a}}}",),
@@ -1033,7 +1051,7 @@ _LATEX: dict[str, tuple[Formula, ...]] = {
     "relu": (lambda a, b, out, k: rf"\mathbb{{1}}[{a} > 0]",),
 }
 # How the consumer's value reads in the formula above, in terms of its operand a (and b).
-_OUT_TEXT = {"exp": "exp({a})", "sigmoid": "sigmoid({a})", "tanh": "tanh({a})", "pow": "{a}^{b}"}
+_OUT_TEXT = {"exp": "exp({a})", "sigmoid": "sigmoid({a})", "tanh": "tanh({a})", "pow": "{a}**{b}"}
 _OUT_LATEX = {"exp": "e^{{{a}}}", "sigmoid": r"\sigma({a})", "tanh": r"\tanh({a})", "pow": "{a}^{{{b}}}"}
 
 
@@ -1047,37 +1065,42 @@ def _formulas(consumer: Value, operand: int, names: _Names) -> tuple[str, str, s
     op = consumer.op
     key = "**k" if op.startswith("**") else op
     local = consumer.local_grads[operand]
-    if key not in _TEXT or operand >= len(_TEXT[key]):
-        stored = _num(local)
-        return ("(stored local derivative)", stored, r"\text{stored}", _latex_num(local))
+    if key not in _TEXT or operand >= len(_TEXT[key]):  # an op this table does not know yet
+        return "(stored local derivative)", _num(local), r"\text{stored}", _latex_num(local)
+    text_rule, latex_rule = _TEXT[key][operand], _LATEX[key][operand]
     k = op[2:] if key == "**k" else ""
-    parents = consumer.parents
-    a_name = names.operand(parents[0])
-    b_name = names.operand(parents[1]) if len(parents) > 1 else ""
-    a_num = _paren(_num(parents[0].data))
-    b_num = _paren(_num(parents[1].data)) if len(parents) > 1 else ""
-    out_num = _paren(_num(consumer.data))
-    out_name = _OUT_TEXT.get(key, "").format(a=a_name, b=b_name)
-    text = _TEXT[key][operand](a_name, b_name, out_name, k)
-    text_num = _TEXT[key][operand](a_num, b_num, out_num, k)
-    la, lb = _latex_name(a_name) if not _is_number(a_name) else a_name, _latex_name(b_name) if b_name and not _is_number(b_name) else b_name
-    latex_out = _OUT_LATEX.get(key, "").format(a=la, b=lb)
-    latex = _LATEX[key][operand](la, lb, latex_out, k)
-    latex_num = _LATEX[key][operand](_latex_num(parents[0].data), _latex_num(parents[1].data) if b_name else "", _latex_num(consumer.data), k)
+    a = consumer.parents[0]
+    b = consumer.parents[1] if len(consumer.parents) > 1 else None
+
+    # the formula, in the operands' names
+    a_text = names.operand(a)
+    b_text = names.operand(b) if b is not None else ""
+    a_tex, b_tex = _latex_operand(a_text), _latex_operand(b_text)
+    formula = text_rule(a_text, b_text, _OUT_TEXT.get(key, "").format(a=a_text, b=b_text), k)
+    latex = latex_rule(a_tex, b_tex, _OUT_LATEX.get(key, "").format(a=a_tex, b=b_tex), k)
+
+    # the same, with the numbers put in
+    b_value = b.data if b is not None else math.nan
+    substituted = text_rule(_paren(_num(a.data)), _paren(_num(b_value)), _paren(_num(consumer.data)), k)
+    latex_substituted = latex_rule(_latex_num(a.data), _latex_num(b_value), _latex_num(consumer.data), k)
     if key == "relu":
         verdict = "1" if local else "0"
-        text_num = f"{verdict} (since {a_num} {'>' if parents[0].data > 0 else '<='} 0)"
-        relation = ">" if parents[0].data > 0 else r"\le"
-        latex_num = rf"{verdict}\ (\text{{since }} {_latex_num(parents[0].data)} {relation} 0)"
-    return text, text_num, latex, latex_num
+        positive = a.data > 0
+        text_relation, latex_relation = (">", ">") if positive else ("<=", r"\le")
+        substituted = f"{verdict} (since {_paren(_num(a.data))} {text_relation} 0)"
+        latex_substituted = rf"{verdict}\ (\text{{since }} {_latex_num(a.data)} {latex_relation} 0)"
+    return formula, substituted, latex, latex_substituted
 
 
-def _is_number(text: str) -> bool:
+def _latex_operand(text: str) -> str:
+    """An operand's name in LaTeX; a constant's number stays as it is."""
+    if not text:
+        return ""
     try:
         float(text)
     except ValueError:
-        return False
-    return True
+        return _latex_name(text)
+    return text
 
 
 def explain(node: Value, root: Value | None = None) -> Explanation:
@@ -1124,16 +1147,14 @@ def explain(node: Value, root: Value | None = None) -> Explanation:
     for consumer in order:
         for i, parent in enumerate(consumer.parents):
             if parent is node:
-                terms.append(ChainTerm(consumer, i, consumer.op, consumer.grad, consumer.local_grads[i], *_formulas(consumer, i, names)))
+                upstream, local = consumer.grad, consumer.local_grads[i]
+                terms.append(ChainTerm(consumer, i, consumer.op, upstream, local, *_formulas(consumer, i, names)))
     if node is root:
         total = 1.0
     else:
-        # The order backward adds them: consumers from the last made, operands left to right.
+        # Added in the order backward adds them (consumers from the last made, operands left to
+        # right), so that after one backward pass the total is node.grad to the last bit.
         total = 0.0
-        by_consumer: dict[Value, list[ChainTerm]] = {}
-        for term in terms:
-            by_consumer.setdefault(term.consumer, []).append(term)
-        for consumer in reversed(list(by_consumer)):
-            for term in by_consumer[consumer]:
-                total += term.local * term.upstream
+        for term in sorted(terms, key=lambda t: names.position[t.consumer], reverse=True):
+            total += term.local * term.upstream
     return Explanation(node, root, terms, total, names)
