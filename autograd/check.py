@@ -294,8 +294,8 @@ class CheckReport:
         return len(self.rows)
 
     def __getitem__(self, key: Union[int, str, Value]) -> CheckRow:
-        if isinstance(key, int):
-            return self.rows[key]
+        if isinstance(key, numbers.Integral):
+            return self.rows[int(key)]
         matches = [row for row in self.rows if (row.node is key if isinstance(key, Value) else row.name == key)]
         if len(matches) != 1:
             how = "no row" if not matches else f"{len(matches)} rows"
@@ -410,7 +410,9 @@ class CheckReport:
         headers, body, right = self._columns()
         colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4"}
         out = ['<table class="chainrule-check">', "<thead><tr>"]
-        out += [f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)]
+        out += [
+            f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
+        ]
         out.append("</tr></thead><tbody>")
         for row, cells in zip(self.rows, body):
             style = f' style="background:{colour[row.status]}"' if row.status in colour else ""
@@ -732,7 +734,9 @@ def _entries(key: Any, number: Any, names: _Names, prefix: str) -> list[tuple[Va
     try:
         keys = np.array(key, dtype=object)
     except ValueError as exc:
-        raise ValueError(f"compare(): the key {key!r} is neither a label, a node nor a rectangular array: {exc}") from None
+        raise ValueError(
+            f"compare(): the key {key!r} is neither a label, a node nor a rectangular array: {exc}"
+        ) from None
     if keys.ndim == 0:
         raise TypeError(
             f"compare() keys must be labels, nodes or arrays of them, got {type(key).__name__}: {key!r}"
@@ -740,17 +744,21 @@ def _entries(key: Any, number: Any, names: _Names, prefix: str) -> list[tuple[Va
     try:
         values = np.asarray(number, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"the numbers for an array of {keys.size} nodes must be an array of numbers, got {number!r}") from None
+        raise TypeError(
+            f"the numbers for an array of {keys.size} nodes must be an array of numbers, got {number!r}"
+        ) from None
     if values.shape != keys.shape:
         raise ValueError(
-            f"compare(): an array of nodes of shape {keys.shape} needs numbers of the same shape, got shape {values.shape}"
+            f"compare(): an array of nodes of shape {keys.shape} needs numbers of the same shape, "
+            f"got shape {values.shape}"
         )
     found = []
     for index in np.ndindex(keys.shape):
         element = keys[index]
         where = f"{prefix}[{', '.join(map(str, index))}]"
         if not isinstance(element, (str, Value)):
-            raise TypeError(f"compare(): element {where} of an array key is {type(element).__name__}, not a node or label")
+            kind = type(element).__name__
+            raise TypeError(f"compare(): element {where} of an array key is {kind}, not a node or label")
         node = _lookup(element, names)
         found.append((node, _real(values[index], f"the number for {where}"), where))
     return found
@@ -808,7 +816,8 @@ def _find(name: str, names: _Names) -> Value:
     else:
         close = difflib.get_close_matches(name, labels, n=3)
         shown = labels if len(labels) <= 40 else labels[:40] + [f"... ({len(labels) - 40} more)"]
-        there = (f"did you mean {', '.join(map(repr, close))}? " if close else "") + "labels in this graph: " + ", ".join(shown)
+        suggestion = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        there = f"{suggestion}labels in this graph: {', '.join(shown)}"
     raise LabelError(f"no node labelled {name!r} in the graph of {describe(names.root)}; {there}")
 
 
@@ -987,8 +996,13 @@ def _latex_name(name: str) -> str:
         return name
     if len(name) > 1 and name[0].isalpha() and name[1:].isdigit():
         return f"{name[0]}_{{{name[1:]}}}"
-    special = {"\\": r"\backslash{}", "_": r"\_", "#": r"\#", "%": r"\%", "&": r"\&", "$": r"\$", "{": r"\{", "}": r"\}", "^": r"\^{}", "~": r"\~{}"}
-    return r"\mathrm{" + "".join(special.get(ch, ch) for ch in name) + "}"
+    return r"\mathrm{" + "".join(_LATEX_SPECIAL.get(ch, ch) for ch in name) + "}"
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\backslash{}", "_": r"\_", "#": r"\#", "%": r"\%", "&": r"\&",
+    "$": r"\$", "{": r"\{", "}": r"\}", "^": r"\^{}", "~": r"\~{}",
+}  # fmt: skip
 
 
 def _latex_num(x: float, paren: bool = True) -> str:

@@ -34,7 +34,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("expression", metavar="EXPR", help='an expression such as "tanh(x * w + b)"')
     parser.add_argument("values", nargs="*", metavar="name=value", help="a value for each name, such as x=0.5")
-    parser.add_argument("--eps", type=float, default=1e-6, help="relative step of the central difference (default 1e-6)")
+    parser.add_argument(
+        "--eps", type=float, default=1e-6, help="relative step of the central difference (default 1e-6)"
+    )
     parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
     parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3)")
     parser.add_argument(

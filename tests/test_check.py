@@ -451,7 +451,8 @@ def test_explain_terms_sum_to_grad_for_every_node(build):
             assert explanation.kind == "root" and explanation.total == 1.0 and not explanation.terms
             continue
         assert explanation.total == node.grad  # added in backward's order: bit for bit
-        assert math.fsum(t.upstream * t.local for t in explanation.terms) == pytest.approx(node.grad, rel=1e-12, abs=1e-15)
+        exact_sum = math.fsum(t.upstream * t.local for t in explanation.terms)
+        assert exact_sum == pytest.approx(node.grad, rel=1e-12, abs=1e-15)
         for term in explanation.terms:
             assert term.upstream == term.consumer.grad
             assert term.local == term.consumer.local_grads[term.operand]
@@ -485,9 +486,10 @@ def test_explain_formulas_evaluate_to_the_stored_local_derivatives():
             if term.formula == "1":
                 assert term.local == 1.0
                 continue
-            used = {"a": 1.7, "b": 0.6}
-            used = {name: value for name, value in used.items() if name in term.formula.replace("tanh", "").replace("sigmoid", "")}
-            assert parse_expression(term.formula, used).data == pytest.approx(term.local, rel=1e-12), (c.op, term.formula)
+            names_in_formula = term.formula.replace("tanh", "").replace("sigmoid", "")
+            used = {name: value for name, value in {"a": 1.7, "b": 0.6}.items() if name in names_in_formula}
+            formula_value = parse_expression(term.formula, used).data
+            assert formula_value == pytest.approx(term.local, rel=1e-12), (c.op, term.formula)
             assert "\\" in term.latex or term.latex.isalnum() or "^" in term.latex
 
 
@@ -513,6 +515,11 @@ def test_explain_markdown_has_math():
     assert markdown.startswith("$$") and r"\frac{\partial E}{\partial s}" in markdown
     assert r"\sigma(s)" in markdown and "op `sigmoid`" in markdown
     assert explain(s, E).latex().startswith(r"\begin{aligned}")
+    a = Value(2.0, label="w_1")
+    y = a * 3
+    y.backward()
+    latex = explain(a, y).latex()
+    assert r"\mathrm{w\_1}" in latex and r"\frac{\partial f}" in latex  # escaped label; unlabelled root f
 
 
 def test_explain_finds_remembered_root_or_asks_for_it():
