@@ -12,6 +12,7 @@ from typing import Sequence
 COMMAND_MODULES: list[str] = [
     "nn.cli_train",
     "nn.cli_draw",
+    "nn.cli_check",
 ]
 
 
