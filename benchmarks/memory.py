@@ -1,8 +1,7 @@
 """W4: memory per operation node, and the peak memory of one W1 step, for each engine.
 
-Every measurement runs in its own child process (forked where the platform can, so no import is paid
-again), started before any timing workload, so that memory freed by an earlier measurement cannot be
-reused and hide the growth. Two measures:
+Every measurement runs in its own child process (``isolate``), started before any timing workload, so
+that memory freed by an earlier measurement cannot be reused and hide the growth. Two measures:
 
 * ``tracemalloc``: the bytes Python's allocator holds for the graph. Exact for chainrule and
   micrograd; for torch it sees only the Python wrappers, as tensors and autograd nodes are allocated
@@ -15,13 +14,13 @@ reused and hide the growth. Two measures:
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import tracemalloc
 from typing import Any
 
 import numpy as np
 
 from .engines import ENGINE_NAMES, load_engines
+from .isolate import ChildFailed, run_in_child
 from .workloads import Config, EngineResult, WorkloadResult, deep_chain, init_mlp, make_params, svm_loss, two_moons
 
 
@@ -63,7 +62,7 @@ def _measure_chain(engine_name: str, ops: int) -> dict[str, Any]:
     y = deep_chain(x, n)
     gc.collect()
     rss1 = _rss_bytes()
-    out["ops"] = engine.count_ops(y)
+    out["ops"] = 2 * n  # not counted by walking: torch 2.13 can crash freeing a deep graph it walked
     y = None
     gc.collect()
     if rss0 is not None and rss1 is not None:
@@ -113,39 +112,6 @@ def _measure_w1_peak(engine_name: str, cfg: Config) -> dict[str, Any]:
     return out
 
 
-def _child(conn: Any, kind: str, engine_name: str, cfg: Config) -> None:
-    try:
-        if kind == "chain":
-            conn.send(("ok", _measure_chain(engine_name, cfg.w4_ops)))
-        else:
-            conn.send(("ok", _measure_w1_peak(engine_name, cfg)))
-    except BaseException as exc:  # report anything to the parent rather than die silently
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
-
-
-def _in_child(kind: str, engine_name: str, cfg: Config, timeout: float = 600.0) -> dict[str, Any]:
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, kind, engine_name, cfg))
-    process.start()
-    send.close()
-    try:
-        if not receive.poll(timeout):
-            raise RuntimeError(f"the {kind} memory measurement for {engine_name} timed out")
-        status, payload = receive.recv()
-    finally:
-        process.join(timeout=30)
-        if process.is_alive():
-            process.kill()
-            process.join()
-    if status != "ok":
-        raise RuntimeError(payload)
-    return payload
-
-
 def run_w4(engine_names: list[str], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
     """Memory per operation node of a ``cfg.w4_ops``-operation chain, and the peak of one W1 step."""
     results: dict[str, EngineResult] = {}
@@ -156,10 +122,10 @@ def run_w4(engine_names: list[str], skipped: dict[str, str], cfg: Config) -> Wor
         if name not in engine_names:
             continue
         try:
-            chain = _in_child("chain", name, cfg)
-            peak = _in_child("w1", name, cfg)
-        except RuntimeError as exc:
-            results[name] = EngineResult("fails", str(exc))
+            chain = run_in_child(_measure_chain, name, cfg.w4_ops)
+            peak = run_in_child(_measure_w1_peak, name, cfg)
+        except ChildFailed as exc:
+            results[name] = EngineResult("fails", f"the measurement {exc}")
             continue
         ops = chain["ops"]
         extra: dict[str, Any] = {

@@ -49,7 +49,8 @@ def _names(choices: tuple[str, ...], what: str):
         names = [name.strip() for name in text.split(",") if name.strip()]
         unknown = [name for name in names if name not in choices]
         if unknown or not names:
-            raise argparse.ArgumentTypeError(f"unknown {what} {', '.join(unknown) or text!r}; choose from {', '.join(choices)}")
+            bad = ", ".join(unknown) if unknown else repr(text)
+            raise argparse.ArgumentTypeError(f"unknown {what} {bad}; choose from {', '.join(choices)}")
         return names
 
     return parse

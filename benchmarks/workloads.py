@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .engines import Engine, Node
+from .isolate import ChildFailed, run_in_child
 
 # ---------------------------------------------------------------------------------------------------
 # Results
@@ -346,9 +347,13 @@ def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     init = init_mlp(2, cfg.w1_layers, np.random.default_rng(cfg.seed))
     lr = 0.05
     results = _start(skipped)
-    states = {}
+
+    # Check: every engine's loss, operation count and gradients against chainrule's. Only the models
+    # are kept; each graph is dropped at once, so that no engine's graph is alive (and scanned by the
+    # garbage collector) while another engine is timed.
+    models = {}
     reference: dict[str, float] | None = None
-    ref_ops = None
+    ref_ops = 0
     for name, engine in engines.items():
         layers, params = make_params(engine, init)
         loss = svm_loss(engine, layers, params, X, y)
@@ -356,23 +361,28 @@ def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         engine.backward(loss)
         got = _leaf_snapshot(engine, loss, params, _picks(len(params)))
         ops = engine.count_ops(loss)
+        loss = None
+        gc.collect()
         try:
             if reference is None:
                 reference, ref_ops = got, ops
+            elif ops != ref_ops:
+                raise Mismatch(f"{ops} operations, chainrule has {ref_ops}")
             else:
-                if ops != ref_ops:
-                    raise Mismatch(f"{ops} operations, chainrule has {ref_ops}")
                 _compare(reference, got, rtol=1e-9, atol=1e-12)
         except Mismatch as exc:
             results[name] = EngineResult("mismatch", str(exc), ops)
             continue
-        engine.sgd_step(params, lr)
-        states[name] = (layers, params, loss, ops)
-        del loss
+        models[name] = (layers, params, ops)
 
-    for name, (layers, params, graph, ops) in states.items():
+    for name, (layers, params, ops) in models.items():
         engine = engines[name]
         result = EngineResult("ok", ops=ops, extra={"params": len(params), "steps_per_repeat": cfg.w1_steps})
+        # An untimed step first, so that the first timed step has a previous graph to let go of.
+        graph = svm_loss(engine, layers, params, X, y)
+        engine.zero_grads(params)
+        engine.backward(graph)
+        engine.sgd_step(params, lr)
         for _ in range(cfg.repeats):
             phases = {"release": 0.0, "forward": 0.0, "backward": 0.0, "update": 0.0}
             gc.collect()
@@ -396,7 +406,6 @@ def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
             steps = cfg.w1_steps
             result.samples.append(Sample({k: v / steps for k, v in phases.items()}, gc_seconds / steps))
         graph = None
-        states[name] = None  # type: ignore[assignment]
         results[name] = result
         gc.collect()
     return WorkloadResult(
@@ -424,57 +433,35 @@ def _ordered(results: dict[str, EngineResult], engines: dict[str, Engine], skipp
 
 
 def run_w2(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> list[WorkloadResult]:
-    """x -> x * 1.0001 + 0.0001, N times, then backward, for each N in ``cfg.w2_sizes``."""
-    x0 = 0.5
+    """x -> x * 1.0001 + 0.0001, N times, then backward, for each N in ``cfg.w2_sizes``.
+
+    Each engine and N runs in a child process: a graph of millions of nodes stays out of this process,
+    and an engine that crashes on a deep graph is reported instead of ending the run.
+    """
     failed_at: dict[str, int] = {}
     out = []
     largest = max(cfg.w2_sizes)
     for n in sorted(cfg.w2_sizes):
-        exact_value, exact_grad = deep_chain_closed_form(x0, n)
-        expected = {"value": exact_value, "dvalue/dx": exact_grad}
         big = n == largest and len(cfg.w2_sizes) > 1
         results = _start(skipped)
-        for name, engine in engines.items():
+        for name in engines:
             if name in failed_at:
                 results[name] = EngineResult("fails", f"not run: it already failed at N={failed_at[name]:,}")
                 continue
             repeats = cfg.repeats if not big else (cfg.big_repeats if name == "chainrule" else 1)
-            result = EngineResult("ok", ops=2 * n)
-            if not big:  # an untimed warm-up that also checks the operation count
-                x = engine.param(x0)
-                ops = engine.count_ops(deep_chain(x, n))
-                if ops != 2 * n:
-                    results[name] = EngineResult("mismatch", f"{ops} operations, expected {2 * n}")
-                    continue
-            for _ in range(repeats):
-                x = engine.param(x0)
-                gc.collect()
-                gc0 = GC_TIMER.seconds
-                t0 = perf_counter()
-                y = deep_chain(x, n)
-                t1 = perf_counter()
-                try:
-                    engine.backward(y)
-                except RecursionError:
-                    result = EngineResult("fails", "RecursionError in backward (recursive topological sort)", 2 * n)
-                    result.extra["forward_s"] = t1 - t0
-                    failed_at[name] = n
-                    y = None
-                    break
-                t2 = perf_counter()
-                gc_seconds = GC_TIMER.seconds - gc0
-                try:
-                    _compare(expected, {"value": engine.value(y), "dvalue/dx": engine.grad(x)}, rtol=1e-8)
-                except Mismatch as exc:
-                    result = EngineResult("mismatch", str(exc), 2 * n)
-                    break
-                result.samples.append(Sample({"forward": t1 - t0, "backward": t2 - t1}, gc_seconds))
-                y = x = None
+            try:
+                outcome = run_in_child(_deep_chain_runs, name, n, repeats, not big)
+            except ChildFailed as exc:
+                outcome = {"status": "fails", "note": f"the run {exc}"}
+            result = EngineResult(outcome["status"], outcome.get("note", ""), 2 * n, outcome.get("samples", []))
+            if "forward_s" in outcome:
+                result.extra["forward_s"] = outcome["forward_s"]
+            if result.status == "fails":
+                failed_at[name] = n
             results[name] = result
-            gc.collect()
         notes = ["checked against the closed form a^N x0 + b (a^N - 1)/(a - 1) and d/dx = a^N"]
         if big and cfg.big_repeats > 1:
-            notes.append(f"at N={n:,} chainrule runs {cfg.big_repeats} repeat(s), the other engines one (CPU budget)")
+            notes.append(f"at N={n:,} chainrule runs {cfg.big_repeats} repeats, the other engines one (CPU budget)")
         out.append(
             WorkloadResult(
                 f"W2 N={n:,}",
@@ -485,6 +472,38 @@ def run_w2(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
             )
         )
     return out
+
+
+def _deep_chain_runs(engine_name: str, n: int, repeats: int, warm_up: bool) -> dict[str, Any]:
+    """W2 for one engine and one N (in a child process): the timed samples, or why the engine failed."""
+    from .engines import load_engines
+
+    engine = load_engines([engine_name])[0][engine_name]
+    x0 = 0.5
+    value, slope = deep_chain_closed_form(x0, n)
+    expected = {"value": value, "dvalue/dx": slope}
+    samples = []
+    for i in range(repeats + warm_up):
+        x = engine.param(x0)
+        gc.collect()
+        gc0 = GC_TIMER.seconds
+        t0 = perf_counter()
+        y = deep_chain(x, n)
+        t1 = perf_counter()
+        try:
+            engine.backward(y)
+        except RecursionError:
+            return {"status": "fails", "note": "RecursionError in backward (its graph walk recurses)", "forward_s": t1 - t0}
+        t2 = perf_counter()
+        gc_seconds = GC_TIMER.seconds - gc0
+        try:
+            _compare(expected, {"value": engine.value(y), "dvalue/dx": engine.grad(x)}, rtol=1e-8)
+        except Mismatch as exc:
+            return {"status": "mismatch", "note": str(exc)}
+        y = x = None  # freed here, so that a crash while freeing is caught as a failure
+        if not (warm_up and i == 0):
+            samples.append(Sample({"forward": t1 - t0, "backward": t2 - t1}, gc_seconds))
+    return {"status": "ok", "samples": samples}
 
 
 # ---------------------------------------------------------------------------------------------------
