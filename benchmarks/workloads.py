@@ -479,6 +479,7 @@ def _deep_chain_runs(engine_name: str, n: int, repeats: int, warm_up: bool) -> d
     from .engines import load_engines
 
     engine = load_engines([engine_name])[0][engine_name]
+    GC_TIMER.install()  # already there in a forked child; a spawned one starts without it
     x0 = 0.5
     value, slope = deep_chain_closed_form(x0, n)
     expected = {"value": value, "dvalue/dx": slope}
