@@ -109,7 +109,7 @@ def profile_w1(cfg: Config, steps: int = 3, top: int = 20) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    repeats = args.repeats or 1 if args.tiny else args.repeats or 5
+    repeats = args.repeats or (1 if args.tiny else 5)
     cfg = Config.tiny(repeats) if args.tiny else Config(repeats=repeats, big_repeats=min(repeats, 3))
     if args.profile:
         print(profile_w1(cfg))

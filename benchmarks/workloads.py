@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .engines import Engine, Node
+from .engines import ENGINE_NAMES, Engine, Node
 from .isolate import ChildFailed, run_in_child
 
 # ---------------------------------------------------------------------------------------------------
@@ -412,7 +412,7 @@ def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         "W1",
         "micrograd demo step: MLP 2-16-16-1 on two moons, SVM loss + L2, forward + backward + SGD",
         {"points": cfg.w1_points, "layers": list(sizes), "steps_per_repeat": cfg.w1_steps},
-        _ordered(results, engines, skipped),
+        _ordered(results),
         [
             "one step = release of the previous step's graph + forward (input leaves made fresh) + "
             "zero grads and backward + SGD update; time per step",
@@ -420,11 +420,10 @@ def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     )
 
 
-def _ordered(results: dict[str, EngineResult], engines: dict[str, Engine], skipped: dict[str, str]) -> dict[str, EngineResult]:
-    from .engines import ENGINE_NAMES
-
-    extra = [name for name in results if name not in ENGINE_NAMES]
-    return {name: results[name] for name in (*ENGINE_NAMES, *extra) if name in results}
+def _ordered(results: dict[str, EngineResult]) -> dict[str, EngineResult]:
+    """Rows in the order chainrule, micrograd, torch, then any other (e.g. "chainrule-hand")."""
+    rank = {name: i for i, name in enumerate(ENGINE_NAMES)}
+    return dict(sorted(results.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -467,7 +466,7 @@ def run_w2(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
                 f"W2 N={n:,}",
                 f"deep chain x -> x*1.0001 + 0.0001, N={n:,} ({2 * n:,} ops), forward + backward",
                 {"N": n, "ops": 2 * n},
-                _ordered(results, engines, skipped),
+                _ordered(results),
                 notes,
             )
         )
@@ -561,7 +560,7 @@ def run_w3(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         "W3",
         f"wide: sum of {n:,} products (balanced tree of additions), forward + backward",
         {"products": n, "ops": 2 * n - 1},
-        _ordered(results, engines, skipped),
+        _ordered(results),
         [
             "leaves are made before the clock starts; the products are added pairwise, so the graph is "
             "wide and about log2(N) deep (a left-to-right sum would be a second deep chain)"
@@ -578,7 +577,8 @@ def run_w3(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
 _LAYOUTS = ("neuron: weights then bias", "neuron: bias then weights", "layer: all weights then all biases")
 
 
-def _unflatten(flat: Sequence[float], n_in: int, sizes: Sequence[int], layout: str) -> list[list[tuple[list[float], float]]]:
+def _unflatten(flat: Sequence[Any], n_in: int, sizes: Sequence[int], layout: str) -> list[list[tuple[list[Any], Any]]]:
+    """``flat`` (nn's ``parameters()`` values) as layers of (weights, bias) per neuron, read in ``layout``."""
     layers = []
     pos = 0
     fan_in = n_in
@@ -599,8 +599,16 @@ def _unflatten(flat: Sequence[float], n_in: int, sizes: Sequence[int], layout: s
     return layers
 
 
-def _iris_hand_epoch(engine: Engine, init, X, T, lr: float, timed: bool):
-    """One epoch of per-sample SGD on the hand-built network; returns (phases, losses, final params, ops)."""
+def _iris_hand_epoch(
+    engine: Engine,
+    init: list[list[tuple[list[float], float]]],
+    X: Sequence[Sequence[float]],
+    T: Sequence[int],
+    lr: float,
+    timed: bool,
+) -> tuple[dict[str, float], list[float], list[float], int | None]:
+    """One epoch of per-sample SGD on the hand-built network: phase seconds, and unless ``timed`` the
+    per-sample losses, the final parameters and the operations of one sample's graph."""
     layers, params = make_params(engine, init)
     phases = {"forward": 0.0, "backward": 0.0, "update": 0.0}
     losses = []
@@ -715,10 +723,10 @@ def run_w5(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
             lambda: _iris_hand_epoch(engine, hand_init, X, T, lr, timed=True)[0],
             cfg.repeats,
             ops * n,
-            "the same network built by hand with Values",
+            "the same network built by hand (workloads.mlp + softmax_cross_entropy)",
         )
     notes.append("before timing, every engine's per-sample losses and final parameters agree with nn's")
-    return WorkloadResult("W5", title, size, _ordered(results, engines, skipped), notes)
+    return WorkloadResult("W5", title, size, _ordered(results), notes)
 
 
 def _flat(layers: list[list[tuple[list[Any], Any]]]) -> list[Any]:
@@ -751,7 +759,7 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     except ImportError as exc:
         reason = f"needs nn and autograd.check ({exc})"
         return WorkloadResult("W6", title, {}, {"chainrule": EngineResult("skipped", reason)})
-    from autograd import Value
+    from autograd import Value, topological_order
 
     iris = load_iris()
     x = [float(v) for v in iris.data[0]]
@@ -763,12 +771,14 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
 
     result = EngineResult("ok", "chainrule only: the other engines have no per-node checker")
     loss = build()
-    report = gradcheck(loss)  # untimed warm-up
     before = float(loss.data)
+    report = gradcheck(loss)  # untimed warm-up, and the report's facts
     result.ops = len(report)
-    result.extra.update({"nodes_checked": len(report), "gradcheck_ok": bool(report.ok), "graph_nodes": len(__import__("autograd").topological_order(loss))})
+    result.extra.update(
+        {"nodes_checked": len(report), "gradcheck_ok": bool(report.ok), "graph_nodes": len(topological_order(loss))}
+    )
     if float(loss.data) != before:
-        result.extra["warning"] = "gradcheck changed the loss value"
+        result.extra["warning"] = f"gradcheck changed the loss value from {before!r} to {float(loss.data)!r}"
     for _ in range(cfg.repeats):
         loss = build()
         gc.collect()
@@ -784,4 +794,4 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         results["torch"] = EngineResult("n/a", "torch.autograd.gradcheck checks a function's inputs, not every node")
     for name, reason in skipped.items():
         results.setdefault(name, EngineResult("skipped", reason))
-    return WorkloadResult("W6", title, {"sample": 0}, _ordered(results, engines, skipped), [])
+    return WorkloadResult("W6", title, {"sample": 0}, _ordered(results), [])
