@@ -1,0 +1,229 @@
+"""One adapter per engine, so that each workload is written once and every engine builds the same graph.
+
+A builder in ``workloads`` makes leaves with ``engine.leaf`` (an input) and ``engine.param`` (a
+trainable leaf), and combines nodes with Python operators and the node methods that all three engines
+share: ``relu()``, and ``exp()``, ``log()``, ``sigmoid()`` where ``engine.has_exp_log`` (micrograd 0.1.0
+has only ``+ * ** relu``). Calling the methods directly, rather than through a table of functions, keeps
+the builder's own overhead out of the per-operation times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Callable, Sequence
+
+Node = Any
+
+ENGINE_NAMES = ("chainrule", "micrograd", "torch")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How one engine makes leaves, runs backward and exposes numbers.
+
+    Attributes:
+        name: "chainrule", "micrograd" or "torch".
+        version: the installed version, for the report.
+        leaf: makes an input leaf from a float (no gradient needed, but the engine may keep one).
+        param: makes a trainable leaf from a float.
+        backward: runs reverse mode from a scalar root.
+        value: a node's value as a Python float.
+        grad: a leaf's gradient as a Python float (0.0 if it has none).
+        zero_grads: clears the gradients of the given parameters before a backward pass.
+        sgd_step: ``p <- p - lr * dL/dp`` for every given parameter.
+        count_ops: the number of operation (non-leaf) nodes in a root's graph.
+        has_exp_log: whether nodes have ``exp``, ``log`` and ``sigmoid``.
+    """
+
+    name: str
+    version: str
+    leaf: Callable[[float], Node]
+    param: Callable[[float], Node]
+    backward: Callable[[Node], None]
+    value: Callable[[Node], float]
+    grad: Callable[[Node], float]
+    zero_grads: Callable[[Sequence[Node]], None]
+    sgd_step: Callable[[Sequence[Node], float], None]
+    count_ops: Callable[[Node], int]
+    has_exp_log: bool
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def chainrule_version() -> str:
+    """The version in this checkout's pyproject.toml (chainrule is imported from the repo, not installed)."""
+    from pathlib import Path
+    import re
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    try:
+        match = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
+    except OSError:
+        match = None
+    return match.group(1) if match else "unknown"
+
+
+# -- chainrule -----------------------------------------------------------------------------------------
+def _chainrule() -> Engine:
+    from autograd import Parameter, Value, topological_order
+
+    def backward(root: Node) -> None:
+        root.backward()
+
+    def zero_grads(params: Sequence[Node]) -> None:
+        for p in params:
+            p.grad = 0.0
+
+    def sgd_step(params: Sequence[Node], lr: float) -> None:
+        for p in params:
+            p.data -= lr * p.grad
+
+    def count_ops(root: Node) -> int:
+        return sum(1 for node in topological_order(root) if node.parents)
+
+    return Engine(
+        name="chainrule",
+        version=chainrule_version(),
+        leaf=Value,
+        param=Parameter,
+        backward=backward,
+        value=lambda node: float(node.data),
+        grad=lambda node: float(node.grad),
+        zero_grads=zero_grads,
+        sgd_step=sgd_step,
+        count_ops=count_ops,
+        has_exp_log=True,
+    )
+
+
+# -- micrograd 0.1.0 -------------------------------------------------------------------------------------
+def _micrograd() -> Engine:
+    from micrograd.engine import Value
+
+    def backward(root: Node) -> None:
+        root.backward()  # recursive: raises RecursionError on graphs deeper than about 1,000 nodes
+
+    def zero_grads(params: Sequence[Node]) -> None:
+        for p in params:
+            p.grad = 0
+
+    def sgd_step(params: Sequence[Node], lr: float) -> None:
+        for p in params:
+            p.data -= lr * p.grad
+
+    def count_ops(root: Node) -> int:
+        seen = {root}
+        stack = [root]
+        ops = 0
+        while stack:
+            node = stack.pop()
+            if node._prev:
+                ops += 1
+            for parent in node._prev:
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return ops
+
+    return Engine(
+        name="micrograd",
+        version=_version("micrograd"),
+        leaf=Value,
+        param=Value,
+        backward=backward,
+        value=lambda node: float(node.data),
+        grad=lambda node: float(node.grad),
+        zero_grads=zero_grads,
+        sgd_step=sgd_step,
+        count_ops=count_ops,
+        has_exp_log=False,
+    )
+
+
+# -- PyTorch, 0-dim float64 tensors ----------------------------------------------------------------------
+def _torch() -> Engine:
+    import torch
+
+    # 0-dim tensors never use intra-op threads; one thread keeps the shared machine quiet.
+    torch.set_num_threads(1)
+    float64 = torch.float64
+    tensor = torch.tensor
+
+    def leaf(x: float) -> Node:
+        return tensor(x, dtype=float64)
+
+    def param(x: float) -> Node:
+        return tensor(x, dtype=float64, requires_grad=True)
+
+    def backward(root: Node) -> None:
+        root.backward()
+
+    def grad(node: Node) -> float:
+        return 0.0 if node.grad is None else float(node.grad.item())
+
+    def zero_grads(params: Sequence[Node]) -> None:
+        for p in params:
+            p.grad = None  # what optimizer.zero_grad() does by default
+
+    def sgd_step(params: Sequence[Node], lr: float) -> None:
+        with torch.no_grad():
+            for p in params:
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=-lr)
+
+    def count_ops(root: Node) -> int:
+        # Every operation node of autograd's graph; AccumulateGrad nodes stand for leaves.
+        start = root.grad_fn
+        if start is None:
+            return 0
+        seen = {start}
+        stack = [start]
+        ops = 0
+        while stack:
+            fn = stack.pop()
+            if type(fn).__name__ != "AccumulateGrad":
+                ops += 1
+            for parent, _ in fn.next_functions:
+                if parent is not None and parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return ops
+
+    return Engine(
+        name="torch",
+        version=torch.__version__,
+        leaf=leaf,
+        param=param,
+        backward=backward,
+        value=lambda node: float(node.item()),
+        grad=grad,
+        zero_grads=zero_grads,
+        sgd_step=sgd_step,
+        count_ops=count_ops,
+        has_exp_log=True,
+    )
+
+
+_FACTORIES = {"chainrule": _chainrule, "micrograd": _micrograd, "torch": _torch}
+
+
+def load_engines(names: Sequence[str]) -> tuple[dict[str, Engine], dict[str, str]]:
+    """The requested engines that import, and for each one that does not, the reason it was skipped."""
+    engines: dict[str, Engine] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        if name not in _FACTORIES:
+            raise ValueError(f"unknown engine {name!r}; choose from {', '.join(ENGINE_NAMES)}")
+        try:
+            engines[name] = _FACTORIES[name]()
+        except ImportError as exc:
+            if name == "chainrule":
+                raise
+            skipped[name] = f"not installed ({exc})"
+    return engines, skipped

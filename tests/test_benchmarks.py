@@ -1,0 +1,149 @@
+"""The benchmark harness runs end to end at tiny sizes (so it cannot rot), and its builders are right.
+
+No timing is asserted: only that every workload ran, agreed across engines and was recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograd import Value, topological_order
+from benchmarks import workloads
+
+REPO = Path(__file__).resolve().parents[1]
+RUN = REPO / "benchmarks" / "run.py"
+
+
+def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, str(RUN), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:
+    path = tmp_path_factory.mktemp("bench") / "results.json"
+    done = _run("--tiny", "--json", str(path))
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done, json.loads(path.read_text())
+
+
+def test_tiny_run_records_every_workload(tiny_run):
+    done, data = tiny_run
+    by_id = {w["id"]: w for w in data["workloads"]}
+    assert set(by_id) == {"W1", "W2 N=200", "W2 N=2,000", "W3", "W4", "W5", "W6"}
+    for workload_id in ("W1", "W2 N=200", "W2 N=2,000", "W3"):
+        ours = by_id[workload_id]["results"]["chainrule"]
+        assert ours["status"] == "ok", (workload_id, ours)
+        assert ours["repeats"] == 1 and ours["ops"] > 0
+        assert 0 < ours["min_s"] <= ours["median_s"] <= ours["max_s"]
+        assert ours["forward_us_per_op"] > 0 and ours["backward_us_per_op"] > 0
+        assert 0 <= ours["gc_fraction"] <= 1
+    assert by_id["W2 N=2,000"]["results"]["chainrule"]["ops"] == 4_000
+    assert by_id["W3"]["results"]["chainrule"]["ops"] == 2 * 1_000 - 1
+    w4 = by_id["W4"]["results"]["chainrule"]
+    assert w4["status"] == "ok" and w4["ops"] == 2_000 and w4["traced_bytes_per_op"] > 0
+    for workload_id in ("W5", "W6"):  # they need nn and autograd.check; skipped with a reason otherwise
+        ours = by_id[workload_id]["results"]["chainrule"]
+        assert ours["status"] in ("ok", "skipped"), ours
+        assert ours["status"] == "ok" or ours["note"]
+    # The text report has the table, the machine and where chainrule stands.
+    assert "| workload | engine |" in done.stdout
+    assert "Machine:" in done.stdout and "Python:" in done.stdout
+    assert "Targets (issue 7):" in done.stdout
+    assert data["machine"]["python"].endswith(".".join(map(str, sys.version_info[:2])) + f".{sys.version_info[2]}")
+
+
+def test_reference_engines_agree_or_are_skipped(tiny_run):
+    _, data = tiny_run
+    installed = data["machine"]["engines"]
+    by_id = {w["id"]: w for w in data["workloads"]}
+    for name in ("micrograd", "torch"):
+        for workload_id in ("W1", "W2 N=200", "W3", "W4"):
+            status = by_id[workload_id]["results"][name]["status"]
+            assert status == ("ok" if name in installed else "skipped"), (name, workload_id, status)
+    if "micrograd" in installed:
+        # micrograd's recursive topological sort cannot get through a 4,000-node chain.
+        failed = by_id["W2 N=2,000"]["results"]["micrograd"]
+        assert failed["status"] == "fails" and "RecursionError" in failed["note"]
+        assert by_id["W1"]["chainrule_speedup"]["micrograd"] > 0
+
+
+def test_bad_options_are_usage_errors():
+    for args, message in ((["--repeats", "0"], "at least 1"), (["--only", "W9"], "unknown workload W9")):
+        done = _run(*args, timeout=60)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+# -- the builders ------------------------------------------------------------------------------------
+
+
+def test_deep_chain_matches_its_closed_form():
+    x = Value(0.5)
+    y = workloads.deep_chain(x, 1_000)
+    y.backward()
+    value, slope = workloads.deep_chain_closed_form(0.5, 1_000)
+    assert math.isclose(y.data, value, rel_tol=1e-12)
+    assert math.isclose(x.grad, slope, rel_tol=1e-12)
+    assert sum(1 for node in topological_order(y) if node.parents) == 2_000
+
+
+def test_pairwise_sum_is_a_shallow_tree_with_the_exact_sum():
+    leaves = [Value(float(i)) for i in range(1, 1_001)]
+    total = workloads.pairwise_sum(leaves)
+    assert total.data == 1_000 * 1_001 / 2
+    ops = [node for node in topological_order(total) if node.parents]
+    assert len(ops) == 999
+
+    depth: dict[Value, int] = {}
+    for node in topological_order(total):
+        depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
+    assert depth[total] == math.ceil(math.log2(1_000))
+
+
+def test_two_moons_is_seeded_and_balanced():
+    X, y = workloads.two_moons(100, noise=0.1, seed=0)
+    assert (X, y) == workloads.two_moons(100, noise=0.1, seed=0)
+    assert len(X) == 100 and all(len(row) == 2 for row in X)
+    assert sorted(set(y)) == [-1.0, 1.0] and y.count(1.0) == 50
+
+
+def test_parameter_layouts_place_every_parameter_once():
+    n = 4 * 8 + 8 + 8 * 3 + 3
+    for layout in workloads._LAYOUTS:
+        positions = workloads._flat(workloads._unflatten(range(n), 4, [8, 3], layout))
+        assert sorted(positions) == list(range(n)), layout
+    # weights then bias: neuron j of layer 1 holds its 4 weights and then its bias
+    first = workloads._unflatten(range(n), 4, [8, 3], workloads._LAYOUTS[0])[0][1]
+    assert first == ([5, 6, 7, 8], 9)
+
+
+# -- isolation of crashing measurements -----------------------------------------------------------------
+
+
+def _crash() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _raise() -> None:
+    raise ValueError("bad input 42")
+
+
+def test_child_process_reports_result_exception_and_crash():
+    from benchmarks.isolate import ChildFailed, run_in_child
+
+    assert run_in_child(pow, 2, 10) == 1024
+    with pytest.raises(ChildFailed, match="ValueError: bad input 42"):
+        run_in_child(_raise)
+    if hasattr(signal, "SIGSEGV") and os.name == "posix":
+        with pytest.raises(ChildFailed, match=r"crashed \(SIGSEGV\)"):
+            run_in_child(_crash)
