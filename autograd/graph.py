@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from .engine import Value, describe, recompute, set_local_grads, topological_order
+from .engine import Value, describe, recompute, topological_order
 
 
 def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[Value] | None = None) -> float:
@@ -46,7 +46,7 @@ def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[
             raise type(exc)(f"replay failed at {describe(node)}: {exc}; no value was changed") from None
     for node, (data, local_grads) in new.items():
         node.data = data
-        set_local_grads(node, local_grads)
+        node.local_grads = local_grads
     return root.data
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Sequence, Union
 
 import numpy as np
 
@@ -61,6 +61,10 @@ def _check_size(n: object, what: str) -> int:
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"{what} must be a positive int, got {n!r}")
     return int(n)
+
+
+if TYPE_CHECKING:
+    from autograd.check import CheckReport
 
 
 class Module:
@@ -203,6 +207,34 @@ class Layer(Module):
     def bias_grads(self) -> np.ndarray:
         """The biases' ``.grad`` as a new ``(nout,)`` array."""
         return np.array([neuron.b.grad for neuron in self.neurons])
+
+    def weight_nodes(self) -> np.ndarray:
+        """The weight Parameters themselves as an ``(nin, nout)`` object array, laid out as ``weights()``."""
+        nodes = np.empty((self.nin, self.nout), dtype=object)
+        for j, neuron in enumerate(self.neurons):
+            for i, w in enumerate(neuron.w):
+                nodes[i, j] = w
+        return nodes
+
+    def bias_nodes(self) -> np.ndarray:
+        """The bias Parameters as an ``(nout,)`` object array."""
+        nodes = np.empty(self.nout, dtype=object)
+        nodes[:] = [neuron.b for neuron in self.neurons]
+        return nodes
+
+    def compare_grads(self, loss: Value, dW: object, db: object = None, **tolerances: float) -> "CheckReport":
+        """Compare this layer's gradients from ``loss.backward()`` with a matrix derivation in one call.
+
+        ``dW`` is your ``(nin, nout)`` dE/dW (for a layer with input ``x`` and delta ``d`` = dE/dz that
+        is ``np.outer(x, d)``), ``db`` your ``(nout,)`` dE/db (``d``). Returns the report of
+        ``autograd.check.compare``, one row per weight and bias; ``tolerances`` are its ``atol``/``rtol``.
+        """
+        from autograd.check import compare
+
+        pairs = [(self.weight_nodes(), dW)]
+        if db is not None:
+            pairs.append((self.bias_nodes(), db))
+        return compare(loss, pairs, **tolerances)
 
     def set_weights(self, W: object, b: object = None) -> None:
         """Set the weights from a ``(nin, nout)`` array ``W`` and, if given, the biases from a
