@@ -9,7 +9,11 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from autograd import Value
+from autograd.check import gradcheck
+
 from .data import Standardizer, load_iris, train_test_split
+from .functional import cross_entropy
 from .module import ACTIVATIONS, MLP
 from .train import DEFAULT_LR, OPTIMIZERS, PLOT_INSTALL_HINT, evaluate, fit, plot_history
 
@@ -20,6 +24,7 @@ DEMO_SEED = 1
 DEMO_EPOCHS = 40
 DEMO_LR = 0.05
 DEMO_BATCH_SIZE = 16
+DEMO_GRAPH = "chainrule-demo-graph.svg"
 
 
 def _positive_int(text: str) -> int:
@@ -88,6 +93,11 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--epochs", type=_positive_int, default=DEMO_EPOCHS, help=f"passes over the data (default {DEMO_EPOCHS})")
     demo.add_argument("--seed", type=int, default=DEMO_SEED, help=f"seed of the split, the weights and the shuffling (default {DEMO_SEED})")
     demo.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    demo.add_argument(
+        "--graph", default=DEMO_GRAPH, metavar="PATH",
+        help=f"where to write the drawing of one test flower's loss graph, .svg (default {DEMO_GRAPH})",
+    )
+    demo.add_argument("--no-graph", action="store_true", help="do not draw the graph")
     demo.set_defaults(run=run_demo, subcommand_parser=demo)
 
     train = subparsers.add_parser(
@@ -119,6 +129,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """The demo, one small step at a time."""
     seed = args.seed
+    if not args.no_graph and not args.graph.lower().endswith((".svg", ".dot", ".gv")):
+        _usage_error(args, f"--graph: write an .svg (or .dot) file, got {args.graph!r}; .png and .pdf need a system Graphviz")
 
     # Step 1: the bundled iris data, split 80/20 with every species in the same proportion in both sets.
     iris = load_iris()
@@ -151,7 +163,21 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"train accuracy: {_percent(train_accuracy)}")
     print(f"test accuracy:  {_percent(test_accuracy)}")
     print(f"final loss:     {train_loss:.4f} (train), {test_loss:.4f} (test), mean cross-entropy")
-    return 0
+
+    # Step 6: one test flower's loss graph: every node's gradient against a central difference.
+    loss = cross_entropy(model([Value(v) for v in X_test[0]]), int(y_test[0]))
+    model.zero_grad()  # the parameters still hold the last training step's gradients
+    loss.backward()
+    report = gradcheck(loss)
+    print(report.summary)
+
+    # Step 7: the drawing of that graph, a frame per layer and per neuron.
+    if not args.no_graph:
+        from autograd.viz import draw
+
+        draw(loss).save(args.graph)
+        print(f"graph of that loss ({len(report)} nodes) drawn to {args.graph}")
+    return 0 if report.ok else 1
 
 
 def _check_plot_path(args: argparse.Namespace, path: str) -> None:

@@ -59,6 +59,7 @@ BAD_OPTIONS = [
     (["train", "--plot", "curves.xyz"], "--plot: cannot write a .xyz file"),
     (["demo", "--epochs", "many"], "argument --epochs: expected a positive whole number, got 'many'"),
     (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+    (["demo", "--graph", "graph.png"], "--graph: write an .svg (or .dot) file, got 'graph.png'"),
 ]
 
 
@@ -85,9 +86,12 @@ def test_bad_options_through_a_subprocess(index: int) -> None:
     assert result.stdout == ""
 
 
-def test_demo_reaches_96_percent_test_accuracy() -> None:
-    result = chainrule("demo", "--no-progress")
+def test_demo_reaches_96_percent_test_accuracy_checks_and_draws_one_sample(tmp_path: Path) -> None:
+    graph = tmp_path / "graph.svg"
+    result = chainrule("demo", "--no-progress", "--graph", str(graph))
     assert result.returncode == 0, result.stderr
+    assert re.search(r"^gradcheck of cross_entropy: \d+ nodes checked .*; all agree;", result.stdout, re.MULTILINE)
+    assert graph.read_text().lstrip().startswith("<?xml") and "cross_entropy" in graph.read_text()
     assert percent("test accuracy", result.stdout) >= 96.0
     assert percent("train accuracy", result.stdout) >= 96.0
     assert re.search(r"^final loss:\s+0\.\d+ \(train\)", result.stdout, re.MULTILINE)
@@ -96,7 +100,7 @@ def test_demo_reaches_96_percent_test_accuracy() -> None:
 
 
 def test_demo_shows_a_progress_bar() -> None:
-    result = chainrule("demo", "--epochs", "2")
+    result = chainrule("demo", "--epochs", "2", "--no-graph")
     assert result.returncode == 0, result.stderr
     assert "training" in result.stderr and "2/2" in result.stderr
     assert 0.0 <= percent("test accuracy", result.stdout) <= 100.0
