@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 from typing import Any, Callable
 
 
@@ -32,6 +33,9 @@ def run_in_child(func: Callable[..., Any], *args: Any, timeout: float = 1800.0) 
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(send, func, args))
+    # A forked child inherits unwritten output and writes it again when it exits: flush it first.
+    sys.stdout.flush()
+    sys.stderr.flush()
     process.start()
     send.close()
     try:
