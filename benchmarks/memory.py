@@ -71,11 +71,11 @@ def _measure_chain(engine_name: str, ops: int) -> dict[str, Any]:
     tracemalloc.start()
     gc.collect()
     before = tracemalloc.get_traced_memory()[0]
-    y = deep_chain(x, n)
+    y = deep_chain(x, n)  # held until measured
     gc.collect()
     out["traced_bytes"] = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    y = None
+    del y
     return out
 
 

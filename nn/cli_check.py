@@ -17,7 +17,7 @@ import math
 from autograd.check import LabelError, explain, find_node, gradcheck
 from autograd.expr import ExpressionError, parse_expression
 
-from .cli import UsageError
+from .cli import UsageError, parse_values
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -46,47 +46,12 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="also write out NAME's gradient as the chain rule's sum (a name, or #i from the table); repeatable",
     )
-    parser.set_defaults(run=run, check_parser=parser)
-
-
-def parse_values(pairs: list[str]) -> dict[str, float]:
-    """``["x=0.5", "w=-2"]`` as ``{"x": 0.5, "w": -2.0}``; a UsageError for anything else."""
-    values: dict[str, float] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"expected name=value, got {pair!r}")
-        if not name.isidentifier():
-            raise UsageError(f"{name!r} in {pair!r} is not a valid name")
-        if name in values:
-            raise UsageError(f"{name} is given a value twice")
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"the value of {name} must be a number, got {text!r}") from None
-        if not math.isfinite(value):
-            raise UsageError(f"the value of {name} must be finite, got {text!r}")
-        values[name] = value
-    return values
+    parser.set_defaults(run=run, subcommand_parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build, backward, gradcheck, print; the exit code says whether every node agreed.
-
-    Bad input is a ``UsageError``, reported here through the subcommand's own parser (usage, message,
-    exit code 2). Handling it here rather than in ``nn.cli.main`` keeps that working when the CLI runs
-    as ``python -m nn.cli``, where ``main`` lives in ``__main__`` and catches ``__main__.UsageError``,
-    a different class from the ``nn.cli.UsageError`` this module raises.
-    """
-    try:
-        return _check(args)
-    except UsageError as exc:
-        args.check_parser.error(str(exc))  # exits with code 2
-    return 2
-
-
-def _check(args: argparse.Namespace) -> int:
+    """Build, backward, gradcheck, print; the exit code says whether every node agreed (bad input is a
+    ``UsageError``: exit code 2)."""
     for option in ("eps", "atol", "rtol"):
         value = getattr(args, option)
         if not math.isfinite(value) or value < 0 or (option == "eps" and value == 0):

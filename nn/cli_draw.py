@@ -9,16 +9,13 @@ nothing is evaluated as code), the graph is run backward, and ``autograd.viz.dra
 from __future__ import annotations
 
 import argparse
-import math
-import re
 import sys
 
 from autograd import Value
 from autograd.expr import ExpressionError, parse_expression
 
-from .cli import UsageError
+from .cli import UsageError, parse_values
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -54,27 +51,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="refuse graphs that would draw more shapes than this (default: the limit of autograd.viz.draw, 1500)",
     )
-    parser.set_defaults(run=run)
-
-
-def parse_values(pairs: list[str]) -> dict[str, float]:
-    """``["a=1", "b=2.5"]`` as ``{"a": 1.0, "b": 2.5}``; a UsageError names the first bad pair."""
-    values: dict[str, float] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        name, text = name.strip(), text.strip()
-        if not sep or not _NAME.fullmatch(name):
-            raise UsageError(f"expected NAME=VALUE such as a=1.5, got {pair!r}")
-        if name in values:
-            raise UsageError(f"{name} is given a value twice")
-        try:
-            value = float(text)
-        except ValueError:
-            raise UsageError(f"the value of {name} must be a number, got {text!r}") from None
-        if not math.isfinite(value):
-            raise UsageError(f"the value of {name} must be a finite number, got {text!r}")
-        values[name] = value
-    return values
+    parser.set_defaults(run=run, subcommand_parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:

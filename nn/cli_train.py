@@ -7,13 +7,13 @@ import importlib.util
 import math
 import time
 from pathlib import Path
-from typing import NoReturn
 
 from autograd import Value
 from autograd.check import gradcheck
 
 from .data import Standardizer, load_iris, train_test_split
 from .functional import cross_entropy
+from .cli import UsageError
 from .module import ACTIVATIONS, MLP
 from .train import DEFAULT_LR, OPTIMIZERS, PLOT_INSTALL_HINT, evaluate, fit, plot_history
 
@@ -64,15 +64,6 @@ def _momentum(text: str) -> float:
 
 def _test_size(text: str) -> float:
     return _fraction(text, closed_low=False)
-
-
-def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
-    """Print the subcommand's usage and ``message``, and exit with code 2 (argparse's own error).
-
-    (Raising ``nn.cli.UsageError`` would do the same under the ``chainrule`` script, but under
-    ``python -m nn.cli`` that module runs as ``__main__`` and its ``UsageError`` is another class.)
-    """
-    args.subcommand_parser.error(message)
 
 
 def _percent(fraction: float) -> str:
@@ -130,7 +121,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """The demo, one small step at a time."""
     seed = args.seed
     if not args.no_graph and not args.graph.lower().endswith((".svg", ".dot", ".gv")):
-        _usage_error(args, f"--graph: write an .svg (or .dot) file, got {args.graph!r}; .png and .pdf need a system Graphviz")
+        raise UsageError(f"--graph: write an .svg (or .dot) file, got {args.graph!r}; .png and .pdf need a system Graphviz")
 
     # Step 1: the bundled iris data, split 80/20 with every species in the same proportion in both sets.
     iris = load_iris()
@@ -183,23 +174,23 @@ def run_demo(args: argparse.Namespace) -> int:
 def _check_plot_path(args: argparse.Namespace, path: str) -> None:
     """Fail before training, not after, if the plot cannot be written."""
     if importlib.util.find_spec("matplotlib") is None:
-        _usage_error(args, f"--plot: {PLOT_INSTALL_HINT}")
+        raise UsageError(f"--plot: {PLOT_INSTALL_HINT}")
     target = Path(path)
     if not target.parent.is_dir():
-        _usage_error(args, f"--plot: the directory {str(target.parent)!r} does not exist")
+        raise UsageError(f"--plot: the directory {str(target.parent)!r} does not exist")
     suffix = target.suffix.lstrip(".").lower()
     if suffix:
         from matplotlib.figure import Figure
 
         formats = Figure().canvas.get_supported_filetypes()
         if suffix not in formats:
-            _usage_error(args, f"--plot: cannot write a .{suffix} file; use one of: {', '.join(sorted(formats))}")
+            raise UsageError(f"--plot: cannot write a .{suffix} file; use one of: {', '.join(sorted(formats))}")
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Train an MLP on iris with the options given; print the results."""
     if args.momentum != 0.0 and args.optimizer != "sgd":
-        _usage_error(args, "--momentum applies to --optimizer sgd only")
+        raise UsageError("--momentum applies to --optimizer sgd only")
     if args.plot is not None:
         _check_plot_path(args, args.plot)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
