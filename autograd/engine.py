@@ -268,16 +268,8 @@ class Constant(Value):
     __slots__ = ()
 
     def __init__(self, data: Number, op: str = "") -> None:
-        if type(data) is not float or data - data != 0.0:
-            data = _as_float(data, f"the other operand of {op!r}" if op else "Constant(data)")
-        self.data = data
-        self.grad = 0.0
-        self.label = ""
-        self.op = ""
-        self._a = self._b = None
-        self._da = self._db = 0.0
-        self.scope = _current_scope
-        self._id = _next_id()
+        # Checked here so that a bad operand's error names the operation it was given to.
+        super().__init__(_as_float(data, f"the other operand of {op!r}" if op else "Constant(data)"))
 
     @property
     def role(self) -> str:

@@ -148,12 +148,7 @@ def run_demo(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
 
     # Step 5: how well the trained network does.
-    train_loss, train_accuracy = evaluate(model, X_train, y_train)
-    test_loss, test_accuracy = evaluate(model, X_test, y_test)
-    print(f"trained in {seconds:.1f} s")
-    print(f"train accuracy: {_percent(train_accuracy)}")
-    print(f"test accuracy:  {_percent(test_accuracy)}")
-    print(f"final loss:     {train_loss:.4f} (train), {test_loss:.4f} (test), mean cross-entropy")
+    _print_results(model, X_train, y_train, X_test, y_test, seconds)
 
     # Step 6: one test flower's loss graph: every node's gradient against a central difference.
     loss = cross_entropy(model([Value(v) for v in X_test[0]]), int(y_test[0]))
@@ -187,6 +182,16 @@ def _check_plot_path(args: argparse.Namespace, path: str) -> None:
             raise UsageError(f"--plot: cannot write a .{suffix} file; use one of: {', '.join(sorted(formats))}")
 
 
+def _print_results(model: MLP, X_train, y_train, X_test, y_test, seconds: float) -> None:
+    """The lines the demo and train both end with: time, accuracies and losses."""
+    train_loss, train_accuracy = evaluate(model, X_train, y_train)
+    test_loss, test_accuracy = evaluate(model, X_test, y_test)
+    print(f"trained in {seconds:.1f} s")
+    print(f"train accuracy: {_percent(train_accuracy)}")
+    print(f"test accuracy:  {_percent(test_accuracy)}")
+    print(f"final loss:     {train_loss:.4f} (train), {test_loss:.4f} (test), mean cross-entropy")
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train an MLP on iris with the options given; print the results."""
     if args.momentum != 0.0 and args.optimizer != "sgd":
@@ -213,12 +218,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     seconds = time.perf_counter() - start
 
-    train_loss, train_accuracy = evaluate(model, X_train, y_train)
-    test_loss, test_accuracy = evaluate(model, X_test, y_test)
-    print(f"trained in {seconds:.1f} s")
-    print(f"train accuracy: {_percent(train_accuracy)}")
-    print(f"test accuracy:  {_percent(test_accuracy)}")
-    print(f"final loss:     {train_loss:.4f} (train), {test_loss:.4f} (test), mean cross-entropy")
+    _print_results(model, X_train, y_train, X_test, y_test, seconds)
     if args.plot is not None:
         plot_history(history, args.plot)
         print(f"plot written to {args.plot}")
