@@ -1,0 +1,88 @@
+"""The notebooks in ``notebooks/`` run top to bottom, and the copies committed with outputs are clean.
+
+Each notebook asserts that the engine agrees with a derivation done by hand, so executing it is the
+test: a failed assertion (or any other error) in any cell fails it, and nbclient's message names
+the cell. The notebooks run in a fresh kernel started from this interpreter, on a temporary copy, so
+the committed files are never rewritten; the kernel imports this repository's ``autograd`` and ``nn``,
+as pytest itself does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+EXPECTED = {
+    "01_tour.ipynb",
+    "02_backprop_two_sigmoid_layers.ipynb",
+    "03_iris_cross_entropy_b3.ipynb",
+    "04_training_iris.ipynb",
+}
+KERNEL_NAME = "chainrule-notebook-test"
+CELL_TIMEOUT = 300  # seconds; only a guard against a hung kernel (each notebook takes seconds)
+MAX_COMMITTED_BYTES = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A kernel spec that runs ipykernel in *this* interpreter.
+
+    The usual "python3" spec may resolve to a user-level spec that points at another Python; a spec of
+    our own, found first through JUPYTER_PATH, cannot.
+    """
+    jupyter_dir = tmp_path_factory.mktemp("jupyter")
+    spec_dir = jupyter_dir / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "chainrule notebook tests",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", os.pathsep.join(p for p in (str(jupyter_dir), os.environ.get("JUPYTER_PATH", "")) if p))
+        mp.setenv("PYTHONPATH", pythonpath)  # the kernel imports this repository's packages
+        yield KERNEL_NAME
+
+
+def test_the_notebooks_are_all_there() -> None:
+    assert {path.name for path in NOTEBOOKS} == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_to_the_end(path: Path, tmp_path: Path, kernel_name: str) -> None:
+    copy = tmp_path / path.name
+    shutil.copyfile(path, copy)
+    nb = nbformat.read(copy, as_version=4)
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name=kernel_name, resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError, naming the cell and the error, if any cell fails
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code_cells] == list(range(1, len(code_cells) + 1))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_come_from_one_clean_run(path: Path) -> None:
+    """The committed copy shows its outputs, from one top-to-bottom run without errors, and stays small."""
+    assert path.stat().st_size < MAX_COMMITTED_BYTES, f"{path.name} is {path.stat().st_size:,} bytes"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code_cells]
+    assert counts == list(range(1, len(code_cells) + 1)), f"{path.name}: run it top to bottom in a fresh kernel"
+    errors = [out for cell in code_cells for out in cell.outputs if out.output_type == "error"]
+    assert not errors, f"{path.name} was committed with an error: {errors[0].ename}: {errors[0].evalue}"
+    assert sum(bool(cell.outputs) for cell in code_cells) >= len(code_cells) // 2, f"{path.name} has lost its outputs"
