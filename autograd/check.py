@@ -944,7 +944,10 @@ class Explanation:
         general = " + ".join(rf"{_partial(r, c)}\,{_partial(c, n)}" for c in consumers)
         symbolic = " + ".join(rf"{_latex_num(t.upstream)} \cdot {_latex_group(t.latex)}" for t in self.terms)
         numbers_ = " + ".join(rf"{_latex_num(t.upstream)} \cdot {_latex_num(t.local)}" for t in self.terms)
-        lines = [rf"{_partial(r, n)} &= {general}", rf"&= {symbolic}", rf"&= {numbers_}"]
+        lines = [rf"{_partial(r, n)} &= {general}"]
+        for step in (symbolic, numbers_):  # a step that reads the same as the one before is left out
+            if step != lines[-1].split("&= ", 1)[-1]:
+                lines.append(rf"&= {step}")
         lines.append(rf"&= {_latex_num(self.total, paren=False)}")
         return r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}"
 

@@ -117,8 +117,11 @@ class Neuron(Module):
         rng = np.random.default_rng(seed)
         bound = init_bound(self.nin, fan_out, self.activation)
         initial = rng.uniform(-bound, bound, size=self.nin).tolist()
-        self.w: list[Parameter] = [Parameter(v, f"{name}.w{i}") for i, v in enumerate(initial, start=1)]
-        self.b: Parameter = Parameter(0.0, f"{name}.b")
+        # Made in the neuron's scope ("L1.n2", the scope its forward pass runs in), so that a drawing
+        # puts each weight in its neuron's frame or collapsed box.
+        with scope(name):
+            self.w: list[Parameter] = [Parameter(v, f"{name}.w{i}") for i, v in enumerate(initial, start=1)]
+            self.b: Parameter = Parameter(0.0, f"{name}.b")
         # Computed once here so that a forward pass formats no strings.
         self._scope = name.rsplit(".", 1)[-1]
         self._z_label = f"{name}.z"

@@ -114,6 +114,21 @@ def _make_optimizer(model: Module, optimizer: Optimizer | str, lr: float | None,
     return Adam(model.parameters(), lr=lr)
 
 
+def _progress_bar_class():
+    """tqdm's notebook widget where it can be shown, its text bar everywhere else.
+
+    ``tqdm.auto`` picks the widget in any Jupyter kernel and, without ipywidgets installed, warns
+    ("IProgress not found") before falling back to text; asking for ipywidgets first avoids that.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ipywidgets") is None:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
+
+
 def fit(
     model: Module,
     X: object,
@@ -145,7 +160,7 @@ def fit(
         batch_size: samples per update (the last batch of an epoch may be smaller).
         seed: the seed of the shuffling (the model's own seed sets its initial weights).
         test_data: ``(X_test, y_test)`` to measure after every epoch, or None.
-        progress: show a progress bar (``tqdm.auto``: a widget in notebooks, text elsewhere).
+        progress: show a progress bar (tqdm: a widget in notebooks that have ipywidgets, text elsewhere).
 
     Every argument is checked before the first update, so a bad one leaves the model untouched.
     """
@@ -165,7 +180,7 @@ def fit(
     opt = _make_optimizer(model, optimizer, lr, momentum)
     rng = np.random.default_rng(seed)
 
-    from tqdm.auto import tqdm  # imported here: only training needs it
+    tqdm = _progress_bar_class()
 
     history = History()
     n = len(rows)

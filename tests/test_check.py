@@ -600,3 +600,14 @@ def test_random_graphs_pass_and_are_restored(root):
     for node in topological_order(root)[:3]:
         if node is not root:
             assert explain(node, root).total == pytest.approx(node.grad, rel=1e-12, abs=1e-15)
+
+
+def test_explain_latex_never_repeats_a_step():
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
+    s = x + y
+    s.label = "s"
+    E = s * s
+    E.backward()
+    steps = [step.strip() for step in explain(x, E).latex().split(r"\\")]
+    assert len(steps) == len(set(steps)), steps
+    assert steps[-1].startswith("&= 10")
