@@ -23,7 +23,9 @@ def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[
         changed: nodes whose ``.data`` was set by hand. If given, only the nodes downstream of them
             are recomputed, and the changed nodes keep the value they were given even if they are
             computed nodes (this is how the gradient checker nudges an intermediate node).
-        order: ``topological_order(root)``, if the caller already has it (saves a walk).
+        order: ``topological_order(root)``, if the caller already has it (saves a walk); with
+            ``changed``, any topologically sorted list that holds the changed nodes and everything
+            downstream of them will do (the gradient checker passes the tail of the order).
 
     If a primitive fails on the new values (say ``log`` of a negative number), the error names the
     node and nothing is changed: every node keeps the value it had before the call.

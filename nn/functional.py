@@ -9,7 +9,10 @@ Numerical stability: softmax, log_softmax, logsumexp and cross_entropy first sub
 logit ``m`` (a plain float, so it is a constant in the graph: ``exp(z_i - m)``). Every exponent is
 then <= 0, nothing overflows, and the sum of exponentials is at least 1, so its log is finite: logits
 of +-1000 give finite values and gradients. Because ``m`` is a constant, the gradient is still
-exactly that of the unshifted formula.
+exactly that of the unshifted formula. The shift is fixed when the graph is built: after
+``autograd.replay`` at new parameter values the results are still exact, but a logit that has moved
+far above the old maximum can make ``exp`` overflow (an OverflowError naming the node); build the
+graph again in that case.
 
 Each function makes its nodes inside ``autograd.scope`` of its own name, so a drawing can group them.
 """
