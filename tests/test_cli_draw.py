@@ -36,7 +36,7 @@ def test_draw_writes_svg_without_dot_and_prints_value_and_gradients(tmp_path):
         f"log(exp(a) + exp(b)) - a = {value:.6g}",
         f"  d/da = {d_da:.6g}",
         f"  d/db = {-d_da:.6g}",
-        f"wrote {out} (15 shapes)",
+        f"wrote {out} (12 shapes)",
     ]
     texts = [t.text for t in ET.parse(out).getroot().iter(f"{SVG}text")]
     assert {"a", "b", "data 1", "data 2", f"grad {d_da:.4g}", "exp", "log", "grad 1"} <= set(texts)
@@ -54,9 +54,9 @@ def test_digits_and_max_nodes_are_passed_on(capsys):
     assert main(["draw", "a / 3", "a=1", "--digits", "2"]) == 0
     assert "data 0.33" in capsys.readouterr().out
     with pytest.raises(SystemExit) as info:
-        main(["draw", "a / 3", "a=1", "--max-nodes", "4"])
+        main(["draw", "a / 3", "a=1", "--max-nodes", "3"])
     assert info.value.code == 2
-    assert "more than max_nodes=4" in capsys.readouterr().err
+    assert "more than max_nodes=3" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
