@@ -105,7 +105,7 @@ class Value:
 
     # Every primitive has one or two operands, so a node keeps them, and its partial derivatives with
     # respect to them, in four fixed fields (a, b, d self/da, d self/db) rather than in two tuples.
-    __slots__ = ("_data", "_grad", "_a", "_b", "_da", "_db", "_op", "_label", "_scope", "_pass", "_saved")
+    __slots__ = ("_data", "_grad", "_a", "_b", "_da", "_db", "_op", "_label", "_scope", "_pass", "_saved", "_mark")
     _data: cython.double
     _grad: cython.double
     _a: Value
@@ -117,6 +117,7 @@ class Value:
     _scope: str
     _pass: cython.long  # the backward pass that last wrote _grad (0: none)
     _saved: cython.double  # _grad as it was before the running backward pass, to undo a failed one
+    _mark: cython.long  # the walk that last visited the node (see topological_order)
 
     def __init__(self, data: Number, label: str = "") -> None:
         self._data = _as_float(data, "Value(data)")
@@ -130,6 +131,7 @@ class Value:
         self._scope = _current_scope()
         self._pass = 0
         self._saved = 0.0
+        self._mark = 0
 
     # -- attributes ----------------------------------------------------------------------------------
     @property
@@ -223,44 +225,73 @@ class Value:
         return self.__float__()
 
     # -- the primitives ----------------------------------------------------------------------------------
-    # Binary primitives are the functions _add, _sub, _mul, _div and _pow below, shared by the operator
-    # and its reflected form (``x - 1`` and ``1 - x``); unary ones are computed right here.
+    # Each computes its value and its local derivatives side by side. A plain number operand becomes a
+    # Constant leaf; the reflected forms (``1 - x``) make that Constant and apply the same primitive.
     def __add__(self, other: Operand) -> Value:
-        b: Value = _operand(other, "+")
-        return NotImplemented if b is None else _add(self, b)
-
-    def __radd__(self, other: Operand) -> Value:
-        a: Value = _operand(other, "+")
-        return NotImplemented if a is None else _add(a, self)
+        b: Value = other if isinstance(other, Value) else _operand(other, "+")
+        if b is None:
+            return NotImplemented
+        return _node(self._data + b._data, "+", self, 1.0, b, 1.0)  # d(a+b)/da = 1, d(a+b)/db = 1
 
     def __sub__(self, other: Operand) -> Value:
-        b: Value = _operand(other, "-")
-        return NotImplemented if b is None else _sub(self, b)
-
-    def __rsub__(self, other: Operand) -> Value:
-        a: Value = _operand(other, "-")
-        return NotImplemented if a is None else _sub(a, self)
+        b: Value = other if isinstance(other, Value) else _operand(other, "-")
+        if b is None:
+            return NotImplemented
+        return _node(self._data - b._data, "-", self, 1.0, b, -1.0)  # d(a-b)/da = 1, d(a-b)/db = -1
 
     def __mul__(self, other: Operand) -> Value:
-        b: Value = _operand(other, "*")
-        return NotImplemented if b is None else _mul(self, b)
-
-    def __rmul__(self, other: Operand) -> Value:
-        a: Value = _operand(other, "*")
-        return NotImplemented if a is None else _mul(a, self)
+        b: Value = other if isinstance(other, Value) else _operand(other, "*")
+        if b is None:
+            return NotImplemented
+        x: cython.double = self._data
+        y: cython.double = b._data
+        return _node(x * y, "*", self, y, b, x)  # d(ab)/da = b, d(ab)/db = a
 
     def __truediv__(self, other: Operand) -> Value:
-        b: Value = _operand(other, "/")
-        return NotImplemented if b is None else _div(self, b)
-
-    def __rtruediv__(self, other: Operand) -> Value:
-        a: Value = _operand(other, "/")
-        return NotImplemented if a is None else _div(a, self)
+        b: Value = other if isinstance(other, Value) else _operand(other, "/")
+        if b is None:
+            return NotImplemented
+        x: cython.double = self._data
+        y: cython.double = b._data
+        if y == 0.0:
+            raise ZeroDivisionError(f"division by zero: {x!r} / 0, the divisor is {describe(b)}")
+        out: cython.double = x / y
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
+        return _node(out, "/", self, _slope(1.0 / y, "/", self, b), b, _slope(-out / y, "/", self, b))
 
     def __pow__(self, exponent: Operand, modulo: Any = None) -> Value:
         if isinstance(exponent, Value):
             return _pow(self, exponent)
-        return _power(self, _as_float(exponent, "the exponent of **"))
+        k: cython.double = _as_float(exponent, "the exponent of **")  # a constant power, op "**k"
+        x: cython.double = self._data
+        if x == 0.0 and k < 0.0:
+            raise ZeroDivisionError(f"0 ** {k:g} divides by zero, at {describe(self)}")
+        if x < 0.0 and floor(k) != k:
+            raise ValueError(f"a negative number to a fractional power is not real: ({x!r}) ** {k:g}, at {describe(self)}")
+        if x == 0.0 and 0.0 < k < 1.0:
+            raise ZeroDivisionError(f"the slope of a ** {k:g} is infinite at a = 0, at {describe(self)}")
+        slope: cython.double = 0.0  # d(a^k)/da = k a^(k-1)
+        if k != 0.0:
+            slope = k * _float_pow(x, k - 1.0, self, k)
+            if slope - slope != 0.0:
+                raise OverflowError(f"the slope of a ** {k:g} at a = {x!r} is too large for a float, at {describe(self)}")
+        return _node(_float_pow(x, k, self, k), power_op_name(k), self, slope, None, 0.0)
+
+    def __radd__(self, other: Operand) -> Value:
+        a: Value = _operand(other, "+")
+        return NotImplemented if a is None else a + self
+
+    def __rsub__(self, other: Operand) -> Value:
+        a: Value = _operand(other, "-")
+        return NotImplemented if a is None else a - self
+
+    def __rmul__(self, other: Operand) -> Value:
+        a: Value = _operand(other, "*")
+        return NotImplemented if a is None else a * self
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        a: Value = _operand(other, "/")
+        return NotImplemented if a is None else a / self
 
     def __rpow__(self, base: Operand, modulo: Any = None) -> Value:
         a: Value = _operand(base, "**")
@@ -337,10 +368,8 @@ class Value:
         self._grad += 1.0  # 0 + 1 for a computed root, whose grad was just cleared
         # The chain rule, written once: a node's gradient flows to each of its operands, times the
         # partial derivative recorded when the node was made.
-        i: cython.Py_ssize_t
         stamp: cython.long
-        for i in range(len(order) - 1, -1, -1):
-            node = order[i]
+        for node in reversed(order):
             g = node._grad
             if g - g != 0.0:  # inf or nan
                 for node2 in order:
@@ -391,23 +420,26 @@ class Value:
         return (_restore_graph, (order, table, _EndOfTable()))
 
     def __dealloc__(self) -> None:
-        # Compiled only (plain Python never calls it). Freeing a node frees its operands, and C would
-        # recurse once per level of a long chain and overflow its stack. Instead the operands go to a
-        # list, and the first node freed drains it in a loop.
-        global _draining
+        # Compiled only (plain Python never calls it). Freeing a node frees its operands, and C
+        # recurses once per level: a long chain would overflow the C stack. So below a depth of 200
+        # operands are freed deeper down; past it they go to a list, which the outermost free drains.
+        global _freeing_depth
         if self._a is None or _releasing is None:  # a leaf, or the interpreter is shutting down
             return
-        _releasing.append(self._a)
-        self._a = None
-        if self._b is not None:
-            _releasing.append(self._b)
-            self._b = None
-        if _draining:
+        if _freeing_depth >= 200:
+            _releasing.append(self._a)
+            self._a = None
+            if self._b is not None:
+                _releasing.append(self._b)
+                self._b = None
             return
-        _draining = True
-        while _releasing:
-            _releasing.pop()  # the last reference: freeing it may append its own operands
-        _draining = False
+        _freeing_depth += 1
+        self._a = None  # may free the operand, and its operands, ...
+        self._b = None
+        if _freeing_depth == 1:
+            while _releasing:
+                _releasing.pop()  # the last reference: frees the node here, one level deep
+        _freeing_depth -= 1
 
 
 @cython.no_gc
@@ -439,35 +471,7 @@ class Constant(Value):
         return "constant"
 
 
-# -- binary primitives: the value and the local derivatives, side by side -------------------------------
-@cython.cfunc
-def _add(a: Value, b: Value) -> Value:
-    return _node(a._data + b._data, "+", a, 1.0, b, 1.0)  # d(a+b)/da = 1, d(a+b)/db = 1
-
-
-@cython.cfunc
-def _sub(a: Value, b: Value) -> Value:
-    return _node(a._data - b._data, "-", a, 1.0, b, -1.0)  # d(a-b)/da = 1, d(a-b)/db = -1
-
-
-@cython.cfunc
-def _mul(a: Value, b: Value) -> Value:
-    x: cython.double = a._data
-    y: cython.double = b._data
-    return _node(x * y, "*", a, y, b, x)  # d(ab)/da = b, d(ab)/db = a
-
-
-@cython.cfunc
-def _div(a: Value, b: Value) -> Value:
-    x: cython.double = a._data
-    y: cython.double = b._data
-    if y == 0.0:
-        raise ZeroDivisionError(f"division by zero: {x!r} / 0, the divisor is {describe(b)}")
-    out: cython.double = x / y
-    # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
-    return _node(out, "/", a, _slope(1.0 / y, "/", a, b), b, _slope(-out / y, "/", a, b))
-
-
+# -- the power with a Value exponent (shared by ``a ** b`` and ``2 ** b``) -------------------------------
 @cython.cfunc
 def _pow(a: Value, b: Value) -> Value:
     """``a ** b`` with a Value exponent (op "pow")."""
@@ -479,24 +483,6 @@ def _pow(a: Value, b: Value) -> Value:
     # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log(a)
     da: cython.double = y * _float_pow(x, y - 1.0, a, y)
     return _node(out, "pow", a, _slope(da, "pow", a, b), b, _slope(out * log(x), "pow", a, b))
-
-
-@cython.cfunc
-def _power(a: Value, k: cython.double) -> Value:
-    """``a ** k`` for a constant number k (op "**k", written "**2", "**-1", ...)."""
-    x: cython.double = a._data
-    if x == 0.0 and k < 0.0:
-        raise ZeroDivisionError(f"0 ** {k:g} divides by zero, at {describe(a)}")
-    if x < 0.0 and floor(k) != k:
-        raise ValueError(f"a negative number to a fractional power is not real: ({x!r}) ** {k:g}, at {describe(a)}")
-    if x == 0.0 and 0.0 < k < 1.0:
-        raise ZeroDivisionError(f"the slope of a ** {k:g} is infinite at a = 0, at {describe(a)}")
-    slope: cython.double = 0.0  # d(a^k)/da = k a^(k-1)
-    if k != 0.0:
-        slope = k * _float_pow(x, k - 1.0, a, k)
-        if slope - slope != 0.0:
-            raise OverflowError(f"the slope of a ** {k:g} at a = {x!r} is too large for a float, at {describe(a)}")
-    return _node(_float_pow(x, k, a, k), power_op_name(k), a, slope, None, 0.0)
 
 
 # -- making nodes -------------------------------------------------------------------------------------------
@@ -520,6 +506,7 @@ def _node(data: cython.double, op: str, a: Value, da: cython.double, b: Optional
     node._scope = _scope_path.get() if _scopes_used else ""
     node._pass = 0
     node._saved = 0.0
+    node._mark = 0
     return node
 
 
@@ -558,6 +545,7 @@ def _operand(x: object, op: str) -> Value:
     c._scope = _scope_path.get() if _scopes_used else ""
     c._pass = 0
     c._saved = 0.0
+    c._mark = 0
     return c
 
 
@@ -662,6 +650,45 @@ def topological_order(root) -> list:
     ``replay``, the drawing and the gradient checker all use this one walk.
     """
     _require_value(root, "topological_order")
+    if not _walk_lock.acquire(False):
+        return _order_by_set(root)  # another thread is walking: leave the nodes' marks to it
+    global _walks
+    try:
+        _walks += 1
+        walk: cython.long = _walks  # a node is seen in this walk when its _mark is this number
+        order: list = []
+        stack: list = [root]
+        node: Value = root
+        a: Value
+        b: Value
+        node._mark = walk
+        while stack:
+            node = stack[-1]
+            a = node._a
+            if a is not None and a._mark != walk:
+                a._mark = walk
+                stack.append(a)
+                continue
+            b = node._b
+            if b is not None and b._mark != walk:
+                b._mark = walk
+                stack.append(b)
+                continue
+            stack.pop()
+            order.append(node)
+        return order
+    finally:
+        _walk_lock.release()
+
+
+# Walks mark the nodes they visit, which is faster than a set of seen nodes; one walk at a time may
+# do so (the lock), and a walk that finds the lock taken keeps a set instead.
+_walk_lock = threading.Lock()
+_walks = cython.declare(cython.long, 0)
+
+
+def _order_by_set(root: Value) -> list:
+    """``topological_order`` with a set of seen nodes instead of marks (the same walk otherwise)."""
     order: list = []
     seen: set = {root}
     stack: list = [root]
@@ -750,6 +777,7 @@ def _copy_fields(twin: Value, node: Value, a: Optional[Value], b: Optional[Value
     twin._scope = node._scope
     twin._pass = node._pass
     twin._saved = 0.0
+    twin._mark = 0
 
 
 def _table(order: list) -> tuple:
@@ -806,6 +834,7 @@ def _restore_graph(nodes: list, table: tuple, end: object) -> Value:
             renumbered[passes[i]] = next(_pass_numbers)
         shell._pass = renumbered[passes[i]]
         shell._saved = 0.0
+        shell._mark = 0
     return nodes[-1]
 
 
@@ -820,7 +849,7 @@ class _EndOfTable:
 
 # Compiled only: operands of freed nodes waiting to be released (see Value.__dealloc__).
 _releasing = cython.declare(list, [])
-_draining = cython.declare(cython.bint, False)
+_freeing_depth = cython.declare(cython.long, 0)
 
 
 # -- the op table ---------------------------------------------------------------------------------------------
