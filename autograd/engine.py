@@ -119,6 +119,7 @@ class Value:
     _saved: cython.double  # _grad as it was before the running backward pass, to undo a failed one
     _mark: cython.long  # the walk that last visited the node (see topological_order)
 
+    @cython.annotation_typing(False)  # the checks below give clearer errors than the compiler's
     def __init__(self, data: Number, label: str = "") -> None:
         self._data = _as_float(data, "Value(data)")
         self._label = _as_label(label)
@@ -155,7 +156,7 @@ class Value:
         return self._label
 
     @label.setter
-    def label(self, value: str) -> None:
+    def label(self, value) -> None:  # untyped, so that _as_label's message, not the compiler's, explains
         self._label = _as_label(value)
 
     @property
@@ -437,6 +438,7 @@ class Constant(Value):
 
     __slots__ = ()
 
+    @cython.annotation_typing(False)
     def __init__(self, data: Number, op: str = "") -> None:
         # Checked here so that a bad operand's error names the operation it was given to.
         super().__init__(_as_float(data, f"the other operand of {op!r}" if op else "Constant(data)"))
@@ -647,6 +649,14 @@ def _restore_grad(node: Value) -> cython.void:
     node._grad = node._saved
 
 
+def clear_grads(nodes) -> None:
+    """Set every node's grad to 0.0 and mark it as not computed by any backward pass (grad_pass 0)."""
+    node: Value
+    for node in nodes:
+        node._grad = 0.0
+        node._pass = 0
+
+
 def gradients(root, inputs) -> list:
     """d root / d input for each of ``inputs`` (Values), as floats, without changing any node: every
     ``grad`` and ``grad_pass`` is as it was afterwards. An input that ``root`` does not depend on gets 0.
@@ -769,6 +779,7 @@ class scope:
 
     __slots__ = ("name",)
 
+    @cython.annotation_typing(False)
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a scope's name must be a non-empty str, got {type(name).__name__}: {_short(name)}")

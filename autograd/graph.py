@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from .engine import Value, describe, recompute, topological_order
+from .engine import Value, clear_grads, describe, recompute, topological_order
 
 
 def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[Value] | None = None) -> float:
@@ -30,9 +30,24 @@ def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[
     If a primitive fails on the new values (say ``log`` of a negative number), the error names the
     node and nothing is changed: every node keeps the value it had before the call.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"replay() needs a Value as root, got {type(root).__name__}: {root!r}")
     if order is None:
         order = topological_order(root)
-    held = set(changed) if changed is not None else set()
+    held: set = set()
+    if changed is not None:
+        if isinstance(changed, Value):
+            changed = [changed]
+        members = set(order)
+        for i, node in enumerate(changed):
+            if not isinstance(node, Value):
+                raise TypeError(f"replay(changed=...) takes Values, got {type(node).__name__} at position {i}: {node!r}")
+            if node not in members:
+                raise ValueError(
+                    f"replay(changed=...): {describe(node)} is not part of the graph of {describe(root)}, "
+                    "so changing it cannot change the root"
+                )
+            held.add(node)
     # New values are collected first and written only once every node has succeeded.
     new: dict[Value, tuple[float, tuple[float, ...]]] = {}
     for node in order:
@@ -53,9 +68,11 @@ def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[
 
 
 def zero_grad(root: Value) -> None:
-    """Set ``.grad`` to 0.0 on every node of ``root``'s graph, leaves included."""
-    for node in topological_order(root):
-        node.grad = 0.0
+    """Set ``.grad`` to 0.0 on every node of ``root``'s graph, leaves included; until the next backward
+    pass they count as not computed (``grad_pass`` 0)."""
+    if not isinstance(root, Value):
+        raise TypeError(f"zero_grad() needs a Value as root, got {type(root).__name__}: {root!r}")
+    clear_grads(topological_order(root))
 
 
 def check_toposort(order: Sequence[Value]) -> None:
