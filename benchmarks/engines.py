@@ -15,7 +15,9 @@ from typing import Any, Callable, Sequence
 
 Node = Any
 
-ENGINE_NAMES = ("chainrule", "micrograd", "torch")
+ENGINE_NAMES = ("chainrule", "chainrule-py", "micrograd", "torch")
+"""chainrule-py is chainrule's engine run as plain Python (``autograd/engine.py`` uncompiled), beside the
+compiled one in the same process; where no compiled engine is built, both rows are plain Python."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,29 @@ def chainrule_version() -> str:
 
 # -- chainrule -----------------------------------------------------------------------------------------
 def _chainrule() -> Engine:
-    from autograd import Parameter, Value, topological_order
+    import autograd
+
+    return _chainrule_engine("chainrule", autograd.engine, "compiled" if autograd.COMPILED else "plain Python")
+
+
+def _chainrule_python() -> Engine:
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "chainrule_plain_python_engine"
+    module = sys.modules.get(name)
+    if module is None:
+        source = Path(__file__).resolve().parents[1] / "autograd" / "engine.py"
+        spec = importlib.util.spec_from_file_location(name, source)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return _chainrule_engine("chainrule-py", module, "plain Python")
+
+
+def _chainrule_engine(name: str, module: Any, mode: str) -> Engine:
+    Parameter, Value, topological_order = module.Parameter, module.Value, module.topological_order
 
     def backward(root: Node) -> None:
         root.backward()
@@ -88,8 +112,8 @@ def _chainrule() -> Engine:
         return sum(1 for node in topological_order(root) if node.parents)
 
     return Engine(
-        name="chainrule",
-        version=chainrule_version(),
+        name=name,
+        version=f"{chainrule_version()} ({mode})",
         leaf=Value,
         param=Parameter,
         backward=backward,
@@ -210,7 +234,7 @@ def _torch() -> Engine:
     )
 
 
-_FACTORIES = {"chainrule": _chainrule, "micrograd": _micrograd, "torch": _torch}
+_FACTORIES = {"chainrule": _chainrule, "chainrule-py": _chainrule_python, "micrograd": _micrograd, "torch": _torch}
 
 
 def load_engines(names: Sequence[str]) -> tuple[dict[str, Engine], dict[str, str]]:

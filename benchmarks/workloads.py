@@ -156,7 +156,7 @@ class Config:
     w1_points: int = 100
     w1_layers: tuple[int, ...] = (16, 16, 1)
     w1_steps: int = 2  # training steps per repeat, back to back, so each releases the previous graph
-    w2_sizes: tuple[int, ...] = (10_000, 1_000_000)
+    w2_sizes: tuple[int, ...] = (10_000, 500_000)  # 500,000 steps are 1,000,000 operations
     w3_products: int = 100_000
     w4_ops: int = 100_000
     w5_samples: int = 150
@@ -287,6 +287,30 @@ def svm_loss(engine: Engine, layers: Layers, params: Sequence[Node], X: Sequence
     return data_loss + reg_loss
 
 
+def svm_loss_floats(init: list[list[tuple[list[float], float]]], X: Sequence[Sequence[float]], y: Sequence[float]) -> float:
+    """``svm_loss`` with plain Python floats and no graph, operation for operation: the floor, what the
+    interpreter needs for W1's arithmetic alone (no gradient)."""
+    losses = []
+    last = len(init) - 1
+    for row, label in zip(X, y):
+        h = list(row)
+        for i, layer in enumerate(init):
+            out = []
+            for weights, bias in layer:
+                act = bias
+                for w, x in zip(weights, h):
+                    act = act + w * x
+                if i < last:
+                    act = act if act > 0.0 else 0.0
+                out.append(act)
+            h = out
+        margin = 1 + (-label) * h[0]
+        losses.append(margin if margin > 0.0 else 0.0)
+    data_loss = chain_sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * chain_sum([p * p for layer in init for weights, bias in layer for p in (*weights, bias)])
+    return data_loss + reg_loss
+
+
 def deep_chain(x: Node, n: int) -> Node:
     """``x -> x * 1.0001 + 0.0001``, ``n`` times: 2n operations, each depending on the one before."""
     y = x
@@ -338,6 +362,26 @@ def _picks(n: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------------
 # W1: micrograd's demo step
 # ---------------------------------------------------------------------------------------------------
+
+FLOOR = "plain floats"
+"""W1's extra row: the same loss computed with Python floats, forward only (see ``svm_loss_floats``)."""
+
+
+def _float_floor(init: list, X: Sequence[Sequence[float]], y: Sequence[float], reference: dict[str, float] | None, ops: int, cfg: Config) -> EngineResult:
+    value = svm_loss_floats(init, X, y)
+    if reference is not None and not _close(value, reference["loss"], 1e-12):
+        return EngineResult("mismatch", f"loss {value!r}, chainrule's {reference['loss']!r}")
+    result = EngineResult("ok", "the same arithmetic on plain floats, forward only: no graph, no gradient", ops=ops)
+    for _ in range(cfg.repeats):
+        gc.collect()
+        gc0 = GC_TIMER.seconds
+        t0 = perf_counter()
+        for _ in range(cfg.w1_steps):
+            svm_loss_floats(init, X, y)
+        seconds = (perf_counter() - t0) / cfg.w1_steps
+        result.samples.append(Sample({"forward": seconds}, (GC_TIMER.seconds - gc0) / cfg.w1_steps))
+    return result
+
 
 
 def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
@@ -408,6 +452,7 @@ def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         graph = None
         results[name] = result
         gc.collect()
+    results[FLOOR] = _float_floor(init, X, y, reference, ref_ops, cfg)
     return WorkloadResult(
         "W1",
         "micrograd demo step: MLP 2-16-16-1 on two moons, SVM loss + L2, forward + backward + SGD",
@@ -705,7 +750,7 @@ def run_w5(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
 
     if "micrograd" in engines:
         results["micrograd"] = EngineResult("n/a", "micrograd 0.1.0 has no exp/log/sigmoid")
-    for name, label in (("torch", "torch"), ("chainrule", "chainrule-hand")):
+    for name, label in (("torch", "torch"), ("chainrule", "chainrule-hand"), ("chainrule-py", "chainrule-py-hand")):
         if name not in engines:
             continue
         engine = engines[name]

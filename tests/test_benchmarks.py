@@ -60,7 +60,12 @@ def test_tiny_run_records_every_workload(tiny_run):
     # The text report has the table, the machine and where chainrule stands.
     assert "| workload | engine |" in done.stdout
     assert "Machine:" in done.stdout and "Python:" in done.stdout
-    assert "Targets (issue 7):" in done.stdout
+    assert "Targets (issue 10):" in done.stdout and "at most 120 bytes per node" in done.stdout
+    # Both engine modes in the same run, and W1's plain-float floor computed the same loss.
+    for workload_id in ("W1", "W2 N=200", "W3", "W4"):
+        assert by_id[workload_id]["results"]["chainrule-py"]["status"] == "ok", workload_id
+    assert by_id["W1"]["results"]["plain floats"]["status"] == "ok"
+    assert by_id["W5"]["results"]["chainrule-py-hand"]["status"] in ("ok", "skipped")
     assert data["machine"]["python"].endswith(".".join(map(str, sys.version_info[:2])) + f".{sys.version_info[2]}")
 
 
