@@ -143,6 +143,7 @@ root.addEventListener('keydown', function (e) {
              End: 'last', ' ': 'play'}[e.key];
   if (key) { acts[key](); e.preventDefault(); e.stopPropagation(); }
 });
+if (view.crowded()) view.zoom(1);  // a large graph: follow the steps at actual size ("fit" shows it all)
 show(D.start);
 """
 

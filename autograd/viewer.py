@@ -79,6 +79,8 @@ function crView(root) {
   window.addEventListener('pointerup', function () { drag = null; frame.classList.remove('cr-panning'); });
   apply();
   return {
+    zoom: set,
+    crowded: function () { return natural > 2.2 * frame.clientWidth; },  // too small to read when fitted
     reveal: function (el) {  // scroll the frame (not the page) so that el is in view
       if (!el) return;
       var f = frame.getBoundingClientRect(), r = el.getBoundingClientRect();

@@ -468,6 +468,13 @@ class _Builder:
         box = self.boxes.get(node)
         return self.box_ids[box] if box is not None else f"v{self.ids[node]}"
 
+    @property
+    def grad_label(self) -> str:
+        """How a local derivative sits on its arrow: a "label" makes room for itself, but Graphviz then
+        doubles every rank, and arrows between frames take detours around them; so a drawing with
+        frames uses an "xlabel", placed after the layout."""
+        return "xlabel" if self.clusters or self.box_info else "label"
+
     def _edges(self) -> None:
         into_boxes: dict[tuple[str, str], int] = {}  # (tail, box) -> how many arrows it stands for
         drawn: dict[tuple[str, str], None] = {}
@@ -486,9 +493,8 @@ class _Builder:
                 attributes = self._stretch(parent, node)
                 if self.local_grads:
                     attributes["fontcolor"] = GREY
-                    self.graph.edge(tail, f"o{i}", label=self._number(local), _attributes=attributes)
-                else:
-                    self.graph.edge(tail, f"o{i}", _attributes=attributes)
+                    attributes[self.grad_label] = self._number(local)
+                self.graph.edge(tail, f"o{i}", _attributes=attributes)
                 drawn[(tail, f"o{i}")] = None
             if box is None:
                 self.graph.edge(f"o{i}", f"v{i}")
@@ -751,8 +757,13 @@ _PROBE = """digraph probe {{
 }}"""
 
 
-@lru_cache(maxsize=None)
 def _flat_edge_direction(rankdir: str) -> tuple[bool | None, bool | None]:
+    """See ``_probe_direction``; asked again when the Graphviz in use changes (a ``dot`` comes on PATH)."""
+    return _probe_direction(rankdir, _render.find_dot())
+
+
+@lru_cache(maxsize=None)
+def _probe_direction(rankdir: str, dot: str | None) -> tuple[bool | None, bool | None]:
     """Whether an invisible arrow a -> b in a ``rank=same`` group puts a first (on top for LR, on the
     left for TB), outside and inside a frame; None when Graphviz could not be asked.
 
