@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from os import PathLike
@@ -428,10 +429,10 @@ class _Script:
     def number(self, x: float) -> str:
         return self.builder._number(x)
 
-    def operand(self, node: Value) -> str:
-        """An operand's name; an unlabelled constant is its number, in parentheses when negative."""
+    def partial(self, node: Value) -> str:
+        """A node's name after a ∂: in parentheses unless it is one word (``∂E/∂(-max(z))``)."""
         name = self.name(node)
-        return f"({name})" if name.startswith("-") and not node.label else name
+        return name if re.fullmatch(r"[#\w.]+", name) else f"({name})"
 
     def factor(self, x: float) -> str:
         """A number as a factor: in parentheses when negative."""
@@ -476,8 +477,8 @@ class _Script:
         what = f"forward pass, value {k} of {len(self.forward)}: {self.name(node)} is computed"
         if node in self.builder.boxes:
             what += f" (inside {self.builder.boxes[node]})"
-        definition = self.definition(node, self.operand)
-        numbers = self.definition(node, lambda p: self.factor(p.data))
+        definition = self.definition(node, self.name)
+        numbers = self.definition(node, lambda p: self.number(p.data))
         math = f"{self.name(node)} = {definition}"
         if numbers != definition:
             math += f" = {numbers}"
@@ -495,8 +496,8 @@ class _Script:
         node = self.backward[k - 1 - len(self.forward)]
         position = k - len(self.forward)
         ex = explain(node, self.root)
-        r, n = self.name(self.root), self.name(node)
-        what = f"backward pass, gradient {position} of {len(self.backward)}: the gradient of {n}"
+        r, n = self.partial(self.root), self.partial(node)
+        what = f"backward pass, gradient {position} of {len(self.backward)}: the gradient of {self.name(node)}"
         if node in self.builder.boxes:
             what += f" (inside {self.builder.boxes[node]})"
         lines, extra = [], []
@@ -518,10 +519,10 @@ class _Script:
             else:
                 lines.append(f"∂{r}/∂{n} = {self.number(ex.total)}")
             if ex.kind == "leaf":
-                extra.append(f"{n} is a leaf ({node.role}): the chain rule stops here.")
+                extra.append(f"{self.name(node)} is a leaf ({node.role}): the chain rule stops here.")
         if not ex.agrees:
             extra.append(
-                f"! {n}.grad holds {self.number(node.grad)}, not this sum: gradients from more than one backward "
+                f"! {self.name(node)}.grad holds {self.number(node.grad)}, not this sum: gradients from more than one backward "
                 "pass (call zero_grad before backward), or changed since."
             )
         if k == self.total - 1:
@@ -541,28 +542,30 @@ class _Script:
 
     def term_line(self, term, r: str, n: str) -> str:  # noqa: ANN001 (a ChainTerm)
         """``via h = sigmoid(s): ∂E/∂h · ∂h/∂s = (-149.4) · sigmoid(s) · (1 - sigmoid(s)) = ... = 0.9933``."""
-        c = self.name(term.consumer)
+        c = self.partial(term.consumer)
         upstream = self.factor(term.upstream)
         forms = [_group(_dots(term.formula))]
         for form in (_group(_dots(term.substituted)), self.factor(term.local)):
             if form not in forms:
                 forms.append(form)
         products = " = ".join(f"{upstream} · {form}" for form in forms)
-        return f"via {c} = {self.definition(term.consumer, self.operand)}: ∂{r}/∂{c} · ∂{c}/∂{n} = {products} = {self.number(term.value)}"
+        return f"via {self.name(term.consumer)} = {self.definition(term.consumer, self.name)}: ∂{r}/∂{c} · ∂{c}/∂{n} = {products} = {self.number(term.value)}"
 
     @staticmethod
     def definition(node: Value, show) -> str:  # noqa: ANN001 (show: Value -> str)
-        """How ``node`` is computed from its operands, each written by ``show``: ``x * w``, ``sigmoid(s)``."""
+        """How ``node`` is computed from its operands, each written by ``show``: ``x * w``, ``sigmoid(s)``;
+        an operand that starts with a minus sign is put in parentheses where it stands beside an operator."""
         args = [show(p) for p in node.parents]
+        wrapped = [f"({a})" if a.startswith("-") else a for a in args]
         op = node.op
         if op in ("+", "-", "*", "/") and len(args) == 2:
-            return f"{args[0]} {op} {args[1]}"
+            return f"{wrapped[0]} {op} {wrapped[1]}"
         if op == "pow" and len(args) == 2:
-            return f"{args[0]} ** {args[1]}"
+            return f"{wrapped[0]} ** {wrapped[1]}"
         if op.startswith("**") and len(args) == 1:
-            return f"{args[0]}{op}"
+            return f"{wrapped[0]}{op}"
         if op == "neg" and len(args) == 1:
-            return f"-{args[0]}"
+            return f"-{wrapped[0]}"
         return f"{op}({', '.join(args)})"
 
     # -- the lines whose text changes ---------------------------------------------------------------------
