@@ -36,8 +36,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        help="write the drawing here; the suffix picks the format: .svg works everywhere, .png/.pdf "
-        "need Graphviz's dot program, .dot/.gv is the DOT text",
+        help="write the drawing here; the suffix picks the format: .svg and .png work everywhere, .pdf "
+        "needs Graphviz's dot program, .dot/.gv is the DOT text",
     )
     parser.add_argument(
         "--local-grads",

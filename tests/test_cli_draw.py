@@ -100,11 +100,13 @@ def test_a_format_that_needs_dot_says_what_to_install(tmp_path, monkeypatch, cap
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     with pytest.raises(SystemExit) as info:
-        main(["draw", "a * 2", "a=1", "-o", str(tmp_path / "g.png")])
+        main(["draw", "a * 2", "a=1", "-o", str(tmp_path / "g.pdf")])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "format 'png' needs the Graphviz program 'dot'" in err and "install" in err
-    assert not (tmp_path / "g.png").exists()
+    assert "format 'pdf' needs the Graphviz program 'dot'" in err and "install" in err
+    assert not (tmp_path / "g.pdf").exists()
+    assert main(["draw", "a * 2", "a=1", "-o", str(tmp_path / "g.png")]) == 0  # PNG needs no dot
+    assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_an_unwritable_output_path_is_a_usage_error(tmp_path, capsys):
