@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from autograd import Value
-from autograd.expr import ExpressionError, parse_expression
-
-from .cli import UsageError, parse_values
+from .cli import UsageError
+from .cli_draw import add_expression_arguments, differentiate, print_gradients
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +29,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         ),
         epilog='example: chainrule animate "log(exp(a) + exp(b)) - a" a=1 b=2 -o backprop.html',
     )
-    parser.add_argument("expression", metavar="EXPR", help='the expression, e.g. "tanh(w*x + b)"')
-    parser.add_argument("values", metavar="NAME=VALUE", nargs="*", help="a value for each name in EXPR")
+    add_expression_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -59,14 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from autograd.render import RenderError
     from autograd.viz import GraphTooLargeError, animate
 
-    leaves = {name: Value(value, label=name) for name, value in parse_values(args.values).items()}
-    try:
-        root = parse_expression(args.expression, leaves)
-        root.backward()
-    except ExpressionError as exc:
-        raise UsageError(str(exc)) from None
-    except (ArithmeticError, ValueError, TypeError) as exc:  # the engine's domain errors name the node
-        raise UsageError(f"cannot compute {args.expression!r} at these values: {exc}") from None
+    root, leaves = differentiate(args.expression, args.values)
     limits = {name: getattr(args, name) for name in ("max_nodes", "max_steps") if getattr(args, name) is not None}
     try:
         animation = animate(root, local_grads=args.local_grads, digits=args.digits, **limits)
@@ -78,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {args.output}: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"{args.expression} = {root.data:.6g}")
-    for name, leaf in leaves.items():
-        print(f"  d/d{name} = {leaf.grad:.6g}")
+    print_gradients(args.expression, root, leaves)
     what = f"{len(animation)} steps; open it in a browser" if path.suffix.lower() in (".html", ".htm") else "one frame"
     print(f"wrote {path} ({what})")
     return 0

@@ -37,6 +37,8 @@ CHROMIUM = find_chromium()
 sync_api = pytest.importorskip("playwright.sync_api", reason=INSTALL)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=INSTALL)
 
+from test_animate import g4, readme_example  # noqa: E402 (the README's first example)
+
 from autograd import Value, topological_order  # noqa: E402
 from autograd.check import explain  # noqa: E402
 from autograd.viz import animate, draw  # noqa: E402
@@ -79,22 +81,6 @@ def watched(browser) -> Iterator[Watched]:  # noqa: ANN001
     yield w
     w.context.close()
     assert w.problems == [], "the page had problems"
-
-
-def readme_example() -> tuple[Value, dict[str, Value]]:
-    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(1.0, label="b")
-    s = x * w + b
-    s.label = "s"
-    h = s.sigmoid()
-    h.label = "h"
-    E = -h.log()
-    E.label = "E"
-    E.backward()
-    return E, {"x": x, "w": w, "b": b, "s": s, "h": h, "E": E}
-
-
-def g4(x: float) -> str:
-    return f"{x + 0.0:.4g}"
 
 
 def value_box(order: list[Value], node: Value) -> str:
