@@ -1,7 +1,7 @@
 """Draw a computation graph with every node's value and gradient: ``draw(root)``.
 
-This module and ``autograd.animate`` are the only parts of chainrule that import ``graphviz``; the
-engine works without it. The DOT text is built with the ``graphviz`` package and turned into an image
+This is the only module of chainrule that imports ``graphviz`` (``autograd.animate`` builds on it);
+the engine works without it. The DOT text is built with the ``graphviz`` package and turned into an image
 by ``autograd.render``: the system ``dot`` program when it is installed, otherwise Graphviz compiled to
 WebAssembly, in-process, so that ``pip install`` alone is enough to see a graph in Jupyter. PNG is made
 from the SVG by a rasterizer installed from PyPI (``resvg-py``), so it needs no system Graphviz either.
@@ -522,10 +522,11 @@ class _Builder:
           different depths depend on one another and are not chained).
         """
         groups: list[tuple[str, list[str]]] = []  # (scope of the frame, chained DOT names in order)
+        feeds_a_scope = {parent for node in self.order if node.scope for parent in node.parents}
         inputs = [
             node
             for node in self.order
-            if node.role == "input" and not node.scope and node not in self.boxes and self._feeds_a_scope(node)
+            if node.role == "input" and not node.scope and node not in self.boxes and node in feeds_a_scope
         ]
         if len(inputs) > 1:
             labelled = sorted((n for n in inputs if n.label), key=lambda n: natural_key(n.label))
@@ -548,17 +549,6 @@ class _Builder:
                 same.edge_attr.update(style="invis")
                 same.edges(list(zip(names, names[1:])))
 
-    def _feeds_a_scope(self, node: Value) -> bool:
-        return any(child.scope for child in self._consumers().get(node, ()))
-
-    def _consumers(self) -> dict[Value, list[Value]]:
-        if not hasattr(self, "_consumer_map"):
-            found: dict[Value, list[Value]] = {}
-            for node in self.order:
-                for parent in node.parents:
-                    found.setdefault(parent, []).append(node)
-            self._consumer_map = found
-        return self._consumer_map
 
     def _depths(self) -> dict[str, int]:
         """The longest path (in drawn arrows) from a source to each drawn shape."""
@@ -830,8 +820,12 @@ def mark_unknown(text: ET.Element) -> None:
     text.set("font-style", "italic")
 
 
-def animate(root: Value, **options: Any) -> "Animation":  # noqa: F821 (autograd.animate.Animation)
-    """``autograd.animate.animate``: a step-through of the forward and backward pass (see there)."""
-    from .animate import animate as _animate  # imported here: animate imports this module
 
-    return _animate(root, **options)
+def __getattr__(name: str) -> Any:
+    """``autograd.viz.animate`` and ``Animation`` live in ``autograd.animate``, which imports this module;
+    they are looked up there when first asked for."""
+    if name in ("animate", "Animation"):
+        from . import animate as _animate
+
+        return getattr(_animate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
