@@ -251,8 +251,10 @@ def test_rankdir_top_to_bottom_keeps_the_fields():
 
 def test_labels_with_record_characters_and_backslashes_are_escaped():
     odd = Value(1.0, label="p|q{r}<s> \\n")
-    nodes, _, _ = parse_dot(draw(odd * 2).source)
-    assert fields(nodes["v0"]["label"]) == ["p|q{r}<s> \\n", "data 1", "grad 0"]
+    E = odd * 2
+    E.backward()
+    nodes, _, _ = parse_dot(draw(E).source)
+    assert fields(nodes["v0"]["label"]) == ["p|q{r}<s> \\n", "data 1", "grad 2"]
 
 
 # -- scopes: frames and collapsed boxes ---------------------------------------------------------------------
