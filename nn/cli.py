@@ -13,6 +13,7 @@ from typing import Sequence
 COMMAND_MODULES: list[str] = [
     "nn.cli_train",
     "nn.cli_draw",
+    "nn.cli_animate",
     "nn.cli_check",
 ]
 

@@ -30,14 +30,13 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         ),
         epilog='example: chainrule draw "log(exp(a) + exp(b)) - a" a=1 b=2 -o graph.svg',
     )
-    parser.add_argument("expression", metavar="EXPR", help='the expression, e.g. "tanh(w*x + b)"')
-    parser.add_argument("values", metavar="NAME=VALUE", nargs="*", help="a value for each name in EXPR")
+    add_expression_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write the drawing here; the suffix picks the format: .svg works everywhere, .png/.pdf "
-        "need Graphviz's dot program, .dot/.gv is the DOT text",
+        help="write the drawing here; the suffix picks the format: .svg and .png work everywhere, .pdf "
+        "needs Graphviz's dot program, .dot/.gv is the DOT text",
     )
     parser.add_argument(
         "--local-grads",
@@ -60,14 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from autograd.render import RenderError
     from autograd.viz import GraphTooLargeError, draw
 
-    leaves = {name: Value(value, label=name) for name, value in parse_values(args.values).items()}
-    try:
-        root = parse_expression(args.expression, leaves)
-        root.backward()
-    except ExpressionError as exc:
-        raise UsageError(str(exc)) from None
-    except (ArithmeticError, ValueError, TypeError) as exc:  # the engine's domain errors name the node
-        raise UsageError(f"cannot compute {args.expression!r} at these values: {exc}") from None
+    root, leaves = differentiate(args.expression, args.values)
     limit = {} if args.max_nodes is None else {"max_nodes": args.max_nodes}
     try:
         drawing = draw(root, local_grads=args.local_grads, digits=args.digits, **limit)
@@ -83,8 +75,33 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {args.output}: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"{args.expression} = {root.data:.6g}")
-    for name, leaf in leaves.items():
-        print(f"  d/d{name} = {leaf.grad:.6g}")
+    print_gradients(args.expression, root, leaves)
     print(f"wrote {path} ({drawing.node_count} shapes)")
     return 0
+
+
+def add_expression_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments EXPR and NAME=VALUE ... (``draw`` and ``animate`` share them)."""
+    parser.add_argument("expression", metavar="EXPR", help='the expression, e.g. "tanh(w*x + b)"')
+    parser.add_argument("values", metavar="NAME=VALUE", nargs="*", help="a value for each name in EXPR")
+
+
+def differentiate(expression: str, pairs: list[str]) -> tuple[Value, dict[str, Value]]:
+    """The graph of ``expression`` at the NAME=VALUE ``pairs``, run backward, and its leaves by name;
+    a UsageError for bad text or values outside an op's domain (``draw`` and ``animate`` share this)."""
+    leaves = {name: Value(value, label=name) for name, value in parse_values(pairs).items()}
+    try:
+        root = parse_expression(expression, leaves)
+        root.backward()
+    except ExpressionError as exc:
+        raise UsageError(str(exc)) from None
+    except (ArithmeticError, ValueError, TypeError) as exc:  # the engine's domain errors name the node
+        raise UsageError(f"cannot compute {expression!r} at these values: {exc}") from None
+    return root, leaves
+
+
+def print_gradients(expression: str, root: Value, leaves: dict[str, Value]) -> None:
+    """``EXPR = value`` and ``d/dNAME = grad`` for each leaf."""
+    print(f"{expression} = {root.data:.6g}")
+    for name, leaf in leaves.items():
+        print(f"  d/d{name} = {leaf.grad:.6g}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Sequence, Union
 
 import numpy as np
@@ -55,6 +56,24 @@ def init_bound(nin: int, nout: int, activation: str) -> float:
     if activation == "relu":
         return math.sqrt(6.0 / nin)
     return math.sqrt(6.0 / (nin + nout))
+
+
+@lru_cache(maxsize=64)
+def _input_labels(n: int) -> tuple[str, ...]:
+    return tuple(f"x{i}" for i in range(1, n + 1))
+
+
+def _as_inputs(x: Sequence[Input]) -> list[Value]:
+    """The inputs of a layer as leaves labelled "x1" ... "xn" (see ``Layer.__call__``); Values that are
+    computed or already labelled are used as they are."""
+    out = []
+    for v, label in zip(x, _input_labels(len(x))):
+        if not isinstance(v, Value):
+            v = Value(v, label)
+        elif not v.label and v.is_leaf and v.role == "input":
+            v.label = label
+        out.append(v)
+    return out
 
 
 def _check_size(n: object, what: str) -> int:
@@ -185,9 +204,14 @@ class Layer(Module):
         ]
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
-        """Each neuron's output for inputs ``x`` (``nin`` Values or plain numbers)."""
+        """Each neuron's output for inputs ``x`` (``nin`` Values or plain numbers).
+
+        The inputs are the layer's own leaves "x1" ... "xn", shared by all its neurons: a plain number
+        becomes a ``Value`` so labelled, and an input ``Value`` leaf without a label is given that label.
+        """
         if len(x) != self.nin:
             raise ValueError(f"layer {self.name} takes {self.nin} inputs, got {len(x)}")
+        x = _as_inputs(x)
         with scope(self.name):
             return [neuron(x) for neuron in self.neurons]
 
@@ -310,7 +334,10 @@ class MLP(Module):
         ]
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
-        """The output layer's Values (the logits) for inputs ``x`` (``nin`` Values or plain numbers)."""
+        """The output layer's Values (the logits) for inputs ``x`` (``nin`` Values or plain numbers).
+
+        The inputs become leaves labelled "x1" ... "xn" (see ``Layer.__call__``), so a drawing names them.
+        """
         if len(x) != self.nin:
             raise ValueError(f"the MLP takes {self.nin} inputs, got {len(x)}")
         for layer in self.layers:
