@@ -77,6 +77,7 @@ def _current_scope() -> str:
 
 
 @cython.no_gc
+@cython.freelist(4096)
 @cython.cclass
 class Value:
     """A scalar node of a computation graph.
@@ -473,7 +474,6 @@ def _node(data: cython.double, op: str, a: Value, da: cython.double, b: Optional
         raise OverflowError(f"{op!r} overflows a float: got {data} from {_operands(a, b)}")
     node: Value = Value.__new__(Value)
     node._data = data
-    node._grad = 0.0
     node._op = op
     node._label = ""
     node._a = a
@@ -481,9 +481,11 @@ def _node(data: cython.double, op: str, a: Value, da: cython.double, b: Optional
     node._b = b
     node._db = db
     node._scope = _scope_path.get() if _scopes_used else ""
-    node._pass = 0
-    node._saved = 0.0
-    node._mark = 0
+    if not cython.compiled:  # compiled, a new node's numbers start at 0 already
+        node._grad = 0.0
+        node._pass = 0
+        node._saved = 0.0
+        node._mark = 0
     return node
 
 
