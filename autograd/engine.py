@@ -14,13 +14,18 @@ One file, two engines. This file is ordinary Python, and it is also the source o
 engine: when ``pip install`` finds a C compiler, Cython compiles this very file in its "pure Python
 mode" (see ``setup.py``). The only concessions to the compiler are:
 
-* ``@cython.cclass`` and ``@cython.no_gc`` on ``Value``: compiled, a node is a C struct of the fields
-  listed in ``__slots__`` (declared by the annotations just below them), and it is not tracked by
-  Python's cyclic garbage collector, which is safe because a node only refers to floats, strings and
-  older nodes, so no cycle can form;
-* ``@cython.cfunc`` on a few helpers (C functions when compiled) and annotations such as
-  ``x: cython.double`` or ``node: Value`` on local variables, which make the arithmetic and field
-  access C. Plain Python ignores annotations of local variables;
+* ``@cython.cclass``, ``@cython.no_gc`` and ``@cython.freelist`` on ``Value``: compiled, a node is a C
+  struct of the fields listed in ``__slots__`` (declared by the annotations just below them); it is not
+  tracked by Python's cyclic garbage collector, which is safe because a node only refers to floats,
+  strings and older nodes, so no cycle can form; and the memory of freed nodes is kept for new ones;
+* ``@cython.cfunc`` on a few helpers (C functions when compiled), ``cython.declare`` on a few module
+  flags and counters (C variables), and annotations such as ``x: cython.double`` or ``node: Value`` on
+  local variables, which make the arithmetic and field access C. Plain Python ignores annotations of
+  local variables;
+* ``@cython.annotation_typing(False)`` where an argument's annotation should not become a compiled
+  type check, so that the engine's own error message, naming the argument, is the one raised;
+* ``Value.__dealloc__``, which only the compiled engine calls: it frees a long chain without recursing
+  once per level in C;
 * C's ``exp``, ``log``, ``tanh`` and ``pow`` when compiled, ``math``'s (the same C functions, so the
   same results) when not.
 
@@ -142,7 +147,10 @@ class Value:
 
     @data.setter
     def data(self, value: Number) -> None:
-        self._data = _as_float(value, f"the data of {describe(self)}")
+        if type(value) is float and value - value == 0.0:  # the usual case, without building a message
+            self._data = value
+        else:
+            self._data = _as_float(value, f"the data of {describe(self)}")
 
     @property
     def grad(self) -> float:
@@ -150,7 +158,10 @@ class Value:
 
     @grad.setter
     def grad(self, value: Number) -> None:
-        self._grad = _as_float(value, f"the grad of {describe(self)}")
+        if type(value) is float and value - value == 0.0:
+            self._grad = value
+        else:
+            self._grad = _as_float(value, f"the grad of {describe(self)}")
 
     @property
     def label(self) -> str:
