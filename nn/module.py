@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
 from autograd import Parameter, Value, scope
 
+from .validation import Seed, make_rng
+
 Input = Union[Value, float, int]
-Seed = Union[int, np.random.Generator, None]
 
 # The activation functions, by name; "linear" applies none.
 _ACTIVATION_METHODS: dict[str, Callable[[Value], Value] | None] = {
@@ -55,6 +56,16 @@ def init_bound(nin: int, nout: int, activation: str) -> float:
     if activation == "relu":
         return math.sqrt(6.0 / nin)
     return math.sqrt(6.0 / (nin + nout))
+
+
+def _check_inputs(x: object, nin: int, who: str) -> None:
+    """``x`` must be a sequence (list, tuple, 1-D array) of ``nin`` inputs."""
+    if isinstance(x, (str, bytes, Value, Mapping)) or not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
+        raise TypeError(
+            f"{who} takes a list of {nin} inputs (Values or numbers), got {type(x).__name__}: {x!r:.60}"
+        )
+    if len(x) != nin:  # type: ignore[arg-type]
+        raise ValueError(f"{who} takes {nin} inputs, got {len(x)}")  # type: ignore[arg-type]
 
 
 def _check_size(n: object, what: str) -> int:
@@ -114,7 +125,7 @@ class Neuron(Module):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a neuron's name must be a non-empty str, got {name!r}")
         self.name = name
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed, f"Neuron {name}")
         bound = init_bound(self.nin, fan_out, self.activation)
         initial = rng.uniform(-bound, bound, size=self.nin).tolist()
         # Made in the neuron's scope ("L1.n2", the scope its forward pass runs in), so that a drawing
@@ -130,8 +141,7 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value:
         """The neuron's output for inputs ``x`` (Values or plain numbers, ``nin`` of them)."""
-        if len(x) != self.nin:
-            raise ValueError(f"neuron {self.name} takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, f"neuron {self.name}")
         with scope(self._scope):
             z = self.b
             for wi, xi in zip(self.w, x):
@@ -178,7 +188,7 @@ class Layer(Module):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a layer's name must be a non-empty str, got {name!r}")
         self.name = name
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed, f"Layer {name}")
         self.neurons: list[Neuron] = [
             Neuron(self.nin, self.activation, name=f"{name}.n{j}", seed=rng, fan_out=self.nout)
             for j in range(1, self.nout + 1)
@@ -186,8 +196,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
         """Each neuron's output for inputs ``x`` (``nin`` Values or plain numbers)."""
-        if len(x) != self.nin:
-            raise ValueError(f"layer {self.name} takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, f"layer {self.name}")
         with scope(self.name):
             return [neuron(x) for neuron in self.neurons]
 
@@ -301,7 +310,7 @@ class MLP(Module):
         sizes = [_check_size(n, f"layer size nouts[{k}]") for k, n in enumerate(given)]
         self.activation = check_activation(activation)
         self.nouts = sizes
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed, "MLP")
         fan_ins = [self.nin, *sizes[:-1]]
         last = len(sizes)
         self.layers: list[Layer] = [
@@ -311,8 +320,7 @@ class MLP(Module):
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
         """The output layer's Values (the logits) for inputs ``x`` (``nin`` Values or plain numbers)."""
-        if len(x) != self.nin:
-            raise ValueError(f"the MLP takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, "the MLP")
         for layer in self.layers:
             x = layer(x)
         return x  # type: ignore[return-value]
