@@ -50,23 +50,14 @@ def network(nodes: int) -> Value:
     model = nn.MLP(4, [16, 16, 3], activation="tanh", seed=0)
     X = nn.Standardizer().fit(iris.data).transform(iris.data)
     losses = []
-    total = 0
     for i in range(len(X)):
         loss = nn.cross_entropy(model([Value(v) for v in X[i]]), int(iris.target[i]))
         losses.append(loss)
-        total = len(topological_order(_mean(losses)))
-        if total >= nodes:
+        if len(topological_order(sum(losses[1:], losses[0]))) >= nodes:
             break
-    E = _mean(losses)
+    E = sum(losses[1:], losses[0]) * (1.0 / len(losses))
     E.backward()
     return E
-
-
-def _mean(values: list[Value]) -> Value:
-    total = values[0]
-    for v in values[1:]:
-        total = total + v
-    return total * (1.0 / len(values))
 
 
 def timed(build: Callable[[int], Value], size: int, mode: str, repeats: int) -> tuple[int, float, bool]:

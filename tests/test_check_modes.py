@@ -11,7 +11,7 @@ import math
 import pytest
 from hypothesis import given, settings
 
-import autograd.check.gradient_check as gradient_check_module
+import autograd.check.report as report_module
 from autograd import Value, topological_order, zero_grad
 from autograd.check import AUTO_BUDGET, gradcheck
 from autograd.expr import parse_expression
@@ -80,7 +80,7 @@ def test_local_names_a_wrong_local_derivative(monkeypatch):
     E.backward()
     # The staleness check would report the stored derivative as out of date; an engine bug would not
     # be (its op and its recomputation would agree), so leave that check out here.
-    monkeypatch.setattr(gradient_check_module, "find_stale_values", lambda names: None)
+    monkeypatch.setattr(report_module, "find_stale_values", lambda names: None)
     report = gradcheck(E, mode="local")
     failed = {row.node for row in report.failures}
     assert s in failed and h not in failed  # s.grad = h.grad * (wrong d h/d s)
@@ -189,3 +189,12 @@ def test_random_graphs_pass_locally(root):
     report = gradcheck(root, mode="local")
     assert report.ok, report.failure_message()
     assert snapshot(root) == before
+
+
+def test_the_scaling_benchmark_runs_at_tiny_size(capsys):
+    """``benchmarks/gradcheck_scaling.py --tiny`` runs (so that it cannot rot); its times are not judged."""
+    from benchmarks import gradcheck_scaling
+
+    assert gradcheck_scaling.main(["--tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "end-to-end" in out and "local" in out

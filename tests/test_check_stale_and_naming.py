@@ -14,6 +14,7 @@ import nn
 from autograd import Value, replay, topological_order, zero_grad
 from autograd.check import GradientCheckError, compare, explain, find_node, gradcheck
 from autograd.check.naming import Names
+from autograd.check.staleness import find_stale_grads
 from autograd.expr import parse_expression
 
 HAS_GRAD_PASS = hasattr(Value(0.0), "grad_pass")
@@ -117,6 +118,27 @@ def test_grads_from_another_roots_backward_are_reported_once():
     zero_grad(E)
     E.backward()
     assert gradcheck(E).ok
+
+
+class StandIn:
+    """A node as the staleness check sees it: a label and, if the engine numbers passes, a grad_pass."""
+
+    def __init__(self, **attributes: object) -> None:
+        self.__dict__.update(attributes)
+
+
+def test_grads_that_the_roots_last_pass_did_not_write_are_found_by_pass_number():
+    """The rule behind the test above, on stand-in nodes, so that it runs with any engine: a node is
+    stale when its grad_pass differs from the root's; without pass numbers nothing is found."""
+    x, w, E = (StandIn(label=name, grad_pass=n) for name, n in (("x", 3), ("w", 4), ("E", 3)))
+    stale = find_stale_grads(Names([x, w, E], E))
+    assert stale is not None and stale.kind == "grads" and stale.nodes == (w,)
+    assert "1 node holds a gradient that the last backward pass from E did not write (w)" in stale.headline
+    assert "autograd.zero_grad(root); root.backward()" in stale.advice
+    w.grad_pass = 3
+    assert find_stale_grads(Names([x, w, E], E)) is None
+    unnumbered = [StandIn(label=name) for name in "xwE"]
+    assert find_stale_grads(Names(unnumbered, unnumbered[-1])) is None
 
 
 def test_accumulated_leaf_grads_are_failures_with_a_hint_not_stale():

@@ -8,8 +8,7 @@ from typing import Any, Iterable, Mapping, Union
 
 from ..engine import Value, describe, topological_order
 from .naming import Names
-from .report import FAIL, OK, CheckReport, check_tolerances, close, finish, make_row, require_backward, require_value
-from .staleness import find_stale_grads, find_stale_values
+from .report import FAIL, OK, CheckReport, check_tolerances, close, finish, make_row, require_value, staleness
 
 
 def compare(
@@ -69,10 +68,7 @@ def compare(
         if node in seen:
             raise ValueError(f"{describe(node)} is given twice, as {seen[node]} and as {where}")
         seen[node] = where
-    stale = find_stale_values(names)
-    if stale is None:
-        require_backward(root, "compare")
-        stale = find_stale_grads(names)
+    stale = staleness(names, "compare")
     if stale is not None:
         return finish(CheckReport("compare", root, names.root_name(), [], None, atol, rtol, stale=stale), raise_exception)
     consumers = names.consumers()

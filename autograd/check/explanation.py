@@ -13,8 +13,8 @@ from typing import Callable
 
 from ..engine import Value, describe, topological_order
 from .naming import Names, d, num, paren
-from .report import require_backward, require_value
-from .staleness import StaleGraph, find_stale
+from .report import require_value, staleness
+from .staleness import StaleGraph
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,9 +353,7 @@ def explain(node: Value, root: Value) -> Explanation:
     names = Names(order, root)
     if node not in names.position:
         raise ValueError(f"{describe(node)} is not part of the graph of {describe(root)}")
-    stale = find_stale(names)
-    if stale is None or stale.kind != "values":
-        require_backward(root, "explain")
+    stale = staleness(names, "explain")
     terms = []
     for consumer in order:
         for i, parent in enumerate(consumer.parents):

@@ -45,10 +45,9 @@ from .report import (
     close,
     finish,
     make_row,
-    require_backward,
     require_value,
+    staleness,
 )
-from .staleness import find_stale_grads, find_stale_values
 
 MODES = ("auto", "end-to-end", "local")
 AUTO_BUDGET = 100_000
@@ -125,10 +124,7 @@ def gradcheck(
     order = topological_order(root)
     names = Names(order, root)
     targets = order if nodes is None else _select(nodes, names)
-    stale = find_stale_values(names)
-    if stale is None:
-        require_backward(root, "gradcheck")
-        stale = find_stale_grads(names)
+    stale = staleness(names, "gradcheck")
     if stale is not None:
         return finish(CheckReport("gradcheck", root, names.root_name(), [], eps, atol, rtol, stale=stale), raise_exception)
 

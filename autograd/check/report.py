@@ -12,7 +12,7 @@ from typing import Iterator, Union
 
 from ..engine import Value, describe
 from .naming import LabelError, Names, d, err, num
-from .staleness import StaleGraph
+from .staleness import StaleGraph, find_stale_grads, find_stale_values
 
 # Row statuses. Only FAIL makes a row (and the report) not ok.
 OK = "ok"
@@ -372,6 +372,17 @@ def require_backward(root: Value, function: str) -> None:
             "d(that node)/d(root) here). Call root.backward() first, after autograd.zero_grad(root) if leaves "
             "hold gradients from earlier passes."
         )
+
+
+def staleness(names: Names, function: str) -> StaleGraph | None:
+    """Whether the graph is fit to check, in the order that makes the advice right: stale values
+    first (they need a replay before anything else), then whether backward ran from this root (a
+    BackwardNeededError if not), then stale gradients. None for a graph fit to check."""
+    stale = find_stale_values(names)
+    if stale is None:
+        require_backward(names.root, function)
+        stale = find_stale_grads(names)
+    return stale
 
 
 def check_tolerances(atol: float, rtol: float) -> None:

@@ -120,11 +120,6 @@ def find_stale_grads(names: Names) -> StaleGraph | None:
     return StaleGraph("grads", stale, headline, advice)
 
 
-def find_stale(names: Names) -> StaleGraph | None:
-    """Stale values first (they need a replay), then stale grads; None for a graph fit to check."""
-    return find_stale_values(names) or find_stale_grads(names)
-
-
 def _shown(names: Names, node: Value) -> str:
     name = names.name(node)
     return f"{name} = {names.definition(node)}"
