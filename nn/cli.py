@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from autograd import Value
-from autograd.expr import ExpressionError, parse_expression
 
 # Each module here has ``add_command(subparsers)``, which adds one or more subcommands and sets
 # ``run=function(args) -> exit code`` and ``subcommand_parser=<its parser>`` as their defaults.
@@ -105,23 +104,6 @@ def parse_values(pairs: list[str]) -> dict[str, float]:
             raise UsageError(f"the value of {name} must be finite, got {text!r}")
         values[name] = value
     return values
-
-
-def build_graph(expression: str, pairs: list[str]) -> tuple[Value, dict[str, Value]]:
-    """The graph of ``expression`` at the NAME=VALUE ``pairs``, run backward: ``(root, leaves by name)``.
-
-    Used by ``draw`` and ``check``. Bad input (a syntax error, a name without a value, a value outside
-    an op's domain such as ``log(-1)``) is a UsageError with the parser's or the engine's message.
-    """
-    leaves = {name: Value(value, label=name) for name, value in parse_values(pairs).items()}
-    try:
-        root = parse_expression(expression, leaves)
-        root.backward()
-    except ExpressionError as exc:
-        raise UsageError(str(exc)) from None
-    except (ArithmeticError, ValueError, TypeError) as exc:  # log(-1), exp overflow, ...: the message names the node
-        raise UsageError(f"cannot compute {shorten(expression)!r} at {show_values(leaves)}: {exc}") from None
-    return root, leaves
 
 
 def show_values(leaves: Mapping[str, Value]) -> str:

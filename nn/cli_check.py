@@ -17,7 +17,8 @@ import argparse
 from autograd.check import MODES, LabelError, explain, find_node, gradcheck
 from autograd.check.report import check_eps, check_tolerances
 
-from .cli import EXIT_CODES, UsageError, build_graph, parse_values, shorten, show_values
+from .cli import EXIT_CODES, UsageError, parse_values, shorten, show_values
+from .cli_draw import differentiate
 
 __all__ = ["add_command", "run", "parse_values"]
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         check_tolerances(args.atol, args.rtol)
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None  # the messages start with the option's name
-    root, leaves = build_graph(args.expression, args.values)
+    root, leaves = differentiate(args.expression, args.values)
     to_explain = []
     for name in args.explain:  # every name is checked before anything is printed
         try:
