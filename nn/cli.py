@@ -146,8 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader of the output went away (``chainrule check ... | head``): stop quietly.
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush of the broken pipe at exit
+        # The reader of the output went away (``chainrule check ... | head``): stop quietly, with what
+        # is left in stdout's buffer sent nowhere rather than to the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return 0
 
