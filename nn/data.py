@@ -12,11 +12,10 @@ import io
 import numbers
 from dataclasses import dataclass
 from importlib import resources
-from typing import Union
 
 import numpy as np
 
-Seed = Union[int, np.random.Generator, None]
+from .validation import Seed, float_matrix, make_rng
 
 IRIS_FEATURE_NAMES: tuple[str, ...] = (
     "sepal length (cm)",
@@ -98,7 +97,7 @@ def train_test_split(
         raise ValueError(f"X and y must have one row per sample: X has {n_rows} rows, y has {len(y_arr)} labels")
     if not isinstance(test_size, numbers.Real) or not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "train_test_split")
     train_idx: list[int] = []
     test_idx: list[int] = []
     for label in np.unique(y_arr):
@@ -158,9 +157,4 @@ class Standardizer:
 
     @staticmethod
     def _as_2d(X: object, caller: str) -> np.ndarray:
-        arr = np.asarray(X, dtype=float)
-        if arr.ndim != 2:
-            raise ValueError(f"Standardizer.{caller} needs a 2-D array (samples x features), got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"Standardizer.{caller}: X contains non-finite values")
-        return arr
+        return float_matrix(X, f"Standardizer.{caller}")

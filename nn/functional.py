@@ -25,17 +25,27 @@ from __future__ import annotations
 
 import numbers
 from functools import lru_cache
-from typing import Sequence, Union
+from typing import AbstractSet as Set
+from typing import Mapping, Sequence, Union
 
 from autograd import Constant, Value, scope
 
 Number = Union[int, float]
 
 
+def _require_sequence(values: object, caller: str, what: str) -> None:
+    """``values`` must be a list, tuple or 1-D array. A dict or a set has a length too, but its order
+    is not the values' (and a dict iterates its keys); a str is a sequence of characters."""
+    if isinstance(values, (Value, str, bytes, Mapping, Set)) or not hasattr(values, "__len__"):
+        raise TypeError(
+            f"{caller}() expects a list of Values or numbers (or a tuple or 1-D array) as {what}, "
+            f"got {type(values).__name__}: {values!r:.60}"
+        )
+
+
 def _as_values(values: object, caller: str) -> list[Value]:
     """``values`` as a non-empty list of Values; plain real numbers are lifted into new leaves."""
-    if isinstance(values, Value) or not hasattr(values, "__len__"):
-        raise TypeError(f"{caller}() expects a list of Values, got {type(values).__name__}")
+    _require_sequence(values, caller, "its input")
     if len(values) == 0:  # type: ignore[arg-type]
         raise ValueError(f"{caller}() needs at least one value, got an empty sequence")
     out = []
@@ -170,8 +180,7 @@ def cross_entropy(logits: Sequence[Value | Number], target: int) -> Value:
 
 def _residuals(predicted: Sequence[Value | Number], observed: Sequence[Value | Number], caller: str) -> list[Value]:
     p = _as_values(predicted, caller)
-    if isinstance(observed, Value) or not hasattr(observed, "__len__"):
-        raise TypeError(f"{caller}() expects observed values as a list, got {type(observed).__name__}")
+    _require_sequence(observed, caller, "the observed values")
     if len(observed) != len(p):
         raise ValueError(f"{caller}(): {len(p)} predicted values but {len(observed)} observed; they must pair up")
     residuals = []

@@ -17,14 +17,15 @@ from __future__ import annotations
 import math
 import numbers
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
 from autograd import Parameter, Value, scope
 
+from .validation import Seed, make_rng
+
 Input = Union[Value, float, int]
-Seed = Union[int, np.random.Generator, None]
 
 # The activation functions, by name; "linear" applies none.
 _ACTIVATION_METHODS: dict[str, Callable[[Value], Value] | None] = {
@@ -74,6 +75,16 @@ def _as_inputs(x: Sequence[Input]) -> list[Value]:
             v.label = label
         out.append(v)
     return out
+
+
+def _check_inputs(x: object, nin: int, who: str) -> None:
+    """``x`` must be a sequence (list, tuple, 1-D array) of ``nin`` inputs."""
+    if isinstance(x, (str, bytes, Value, Mapping)) or not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
+        raise TypeError(
+            f"{who} takes a list of {nin} inputs (Values or numbers), got {type(x).__name__}: {x!r:.60}"
+        )
+    if len(x) != nin:  # type: ignore[arg-type]
+        raise ValueError(f"{who} takes {nin} inputs, got {len(x)}")  # type: ignore[arg-type]
 
 
 def _check_size(n: object, what: str) -> int:
@@ -133,7 +144,7 @@ class Neuron(Module):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a neuron's name must be a non-empty str, got {name!r}")
         self.name = name
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed, f"Neuron {name}")
         bound = init_bound(self.nin, fan_out, self.activation)
         initial = rng.uniform(-bound, bound, size=self.nin).tolist()
         # Made in the neuron's scope ("L1.n2", the scope its forward pass runs in), so that a drawing
@@ -149,8 +160,7 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value:
         """The neuron's output for inputs ``x`` (Values or plain numbers, ``nin`` of them)."""
-        if len(x) != self.nin:
-            raise ValueError(f"neuron {self.name} takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, f"neuron {self.name}")
         with scope(self._scope):
             z = self.b
             for wi, xi in zip(self.w, x):
@@ -197,7 +207,7 @@ class Layer(Module):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a layer's name must be a non-empty str, got {name!r}")
         self.name = name
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed, f"Layer {name}")
         self.neurons: list[Neuron] = [
             Neuron(self.nin, self.activation, name=f"{name}.n{j}", seed=rng, fan_out=self.nout)
             for j in range(1, self.nout + 1)
@@ -209,8 +219,7 @@ class Layer(Module):
         The inputs are the layer's own leaves "x1" ... "xn", shared by all its neurons: a plain number
         becomes a ``Value`` so labelled, and an input ``Value`` leaf without a label is given that label.
         """
-        if len(x) != self.nin:
-            raise ValueError(f"layer {self.name} takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, f"layer {self.name}")
         x = _as_inputs(x)
         with scope(self.name):
             return [neuron(x) for neuron in self.neurons]
@@ -325,7 +334,7 @@ class MLP(Module):
         sizes = [_check_size(n, f"layer size nouts[{k}]") for k, n in enumerate(given)]
         self.activation = check_activation(activation)
         self.nouts = sizes
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed, "MLP")
         fan_ins = [self.nin, *sizes[:-1]]
         last = len(sizes)
         self.layers: list[Layer] = [
@@ -338,8 +347,7 @@ class MLP(Module):
 
         The inputs become leaves labelled "x1" ... "xn" (see ``Layer.__call__``), so a drawing names them.
         """
-        if len(x) != self.nin:
-            raise ValueError(f"the MLP takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, "the MLP")
         for layer in self.layers:
             x = layer(x)
         return x  # type: ignore[return-value]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -18,11 +18,11 @@ from autograd import Value
 from .functional import cross_entropy
 from .module import Module
 from .optim import SGD, Adam, Optimizer
+from .validation import Seed, float_matrix, make_rng
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-Seed = Union[int, np.random.Generator, None]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 DEFAULT_LR: dict[str, float] = {"sgd": 0.1, "adam": 0.01}
@@ -54,14 +54,12 @@ class History:
 
 def _rows(X: object, model: Module, caller: str) -> list[list[float]]:
     """``X`` as a list of rows of Python floats (cheap to turn into Values), checked against the model."""
-    arr = np.asarray(X, dtype=float)
-    if arr.ndim != 2 or len(arr) == 0:
-        raise ValueError(f"{caller}: X must be a non-empty 2-D array (samples x features), got shape {arr.shape}")
+    arr = float_matrix(X, caller)
+    if len(arr) == 0:
+        raise ValueError(f"{caller}: X must hold at least one sample, got shape {arr.shape}")
     nin = getattr(model, "nin", None)
     if nin is not None and arr.shape[1] != nin:
         raise ValueError(f"{caller}: X has {arr.shape[1]} features per sample but the model takes {nin} inputs")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{caller}: X contains non-finite values")
     return arr.tolist()
 
 
@@ -178,7 +176,7 @@ def fit(
         test_rows = _rows(test_data[0], model, "fit (test_data)")
         test_labels = _labels(test_data[1], len(test_rows), nclasses, "fit (test_data)")
     opt = _make_optimizer(model, optimizer, lr, momentum)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "fit")
 
     tqdm = _progress_bar_class()
 
