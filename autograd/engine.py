@@ -670,6 +670,14 @@ def clear_grads(nodes) -> None:
         node._pass = 0
 
 
+def forget_grad_passes(nodes) -> None:
+    """Mark every node's grad as not computed by any backward pass (grad_pass 0), keeping the number:
+    ``replay`` does so when the values the grads belong to have changed."""
+    node: Value
+    for node in nodes:
+        node._pass = 0
+
+
 def gradients(root, inputs) -> list:
     """d root / d input for each of ``inputs`` (Values), as floats, without changing any node: every
     ``grad`` and ``grad_pass`` is as it was afterwards. An input that ``root`` does not depend on gets 0.

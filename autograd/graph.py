@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from .engine import Value, clear_grads, describe, recompute, topological_order
+from .engine import Value, clear_grads, describe, forget_grad_passes, recompute, topological_order
 
 
-def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[Value] | None = None) -> float:
+def replay(
+    root: Value,
+    changed: Iterable[Value] | None = None,
+    order: Sequence[Value] | None = None,
+    *,
+    grads_go_stale: bool = True,
+) -> float:
     """Recompute the graph's values from its leaves' current ``.data``; return the root's new value.
 
     Each computed node is evaluated again by the same primitive that made it, from its parents'
@@ -26,6 +32,11 @@ def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[
         order: ``topological_order(root)``, if the caller already has it (saves a walk); with
             ``changed``, any topologically sorted list that holds the changed nodes and everything
             downstream of them will do (the gradient checker passes the tail of the order).
+        grads_go_stale: if any value or local derivative changes, the grads of the graph belong to the
+            old values: every node of ``order`` then counts as not computed (``grad_pass`` 0, the grads
+            themselves are kept) until the next ``backward()``, so that drawings and the gradient
+            checker do not present them as current. The gradient checker, which puts every value back
+            after a nudge, passes False.
 
     If a primitive fails on the new values (say ``log`` of a negative number), the error names the
     node and nothing is changed: every node keeps the value it had before the call.
@@ -61,9 +72,13 @@ def replay(root: Value, changed: Iterable[Value] | None = None, order: Sequence[
             new[node] = recompute(node, values)
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"replay failed at {describe(node)}: {exc}; no value was changed") from None
+    moved = False
     for node, (data, local_grads) in new.items():
+        moved = moved or data != node.data or local_grads != node.local_grads
         node.data = data
         node.local_grads = local_grads
+    if (moved or held) and grads_go_stale:
+        forget_grad_passes(order)
     return root.data
 
 

@@ -384,3 +384,20 @@ def test_without_the_compiled_engine_one_line_says_how_to_get_it(tmp_path):
     assert "CHAINRULE_QUIET=1" in loud.stderr
     quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, "CHAINRULE_QUIET": "1"}, cwd=tmp_path)
     assert quiet.stdout.strip() == "False" and quiet.stderr == ""
+
+
+def test_replay_that_moves_values_marks_the_grads_as_not_computed():
+    from autograd.check import BackwardNeededError, gradcheck
+
+    x, w = Value(1.0, label="x"), Value(3.0, label="w")
+    y = x * w
+    y.backward()
+    replay(y)  # nothing moved: the grads still belong to these values
+    assert y.grad_pass == x.grad_pass != 0
+    w.data = 5.0
+    replay(y)
+    assert (y.grad_pass, x.grad_pass, w.grad_pass) == (0, 0, 0) and x.grad == 3.0  # kept, but not current
+    with pytest.raises(BackwardNeededError, match="no backward pass wrote"):  # not a wall of FAIL rows
+        gradcheck(y)
+    y.backward()
+    assert gradcheck(y).ok

@@ -236,7 +236,7 @@ def _central_difference(
 
 def _nudged(root: Value, node: Value, value: float, order: list[Value]) -> float:
     node.data = value
-    return replay(root, changed=(node,), order=order)
+    return replay(root, changed=(node,), order=order, grads_go_stale=False)
 
 
 def _crossed_kink(relus: list[Value], base: list[bool]) -> Value | None:
