@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
-from ..engine import Value, describe, topological_order
+from ..engine import Value, describe, op_entry, topological_order
 from .naming import Names, d, num, paren
 from .report import require_value, staleness
 from .staleness import StaleGraph
@@ -240,79 +239,28 @@ def _is_sum(text: str) -> bool:
     return False
 
 
-# The local derivative of each primitive, d consumer/d operand, as a formula. Each entry is called with
-# the operands a, b, the consumer's value out and the constant exponent k, all already written as
-# text, either as names or as numbers, so one table gives both the formula and its numbers. The text
-# formulas are in the syntax of ``autograd.expr`` (relu's aside), so the tests evaluate them.
-Formula = Callable[[str, str, str, str], str]
-_TEXT: dict[str, tuple[Formula, ...]] = {
-    "+": (lambda a, b, out, k: "1", lambda a, b, out, k: "1"),
-    "-": (lambda a, b, out, k: "1", lambda a, b, out, k: "-1"),
-    "neg": (lambda a, b, out, k: "-1",),
-    "*": (lambda a, b, out, k: b, lambda a, b, out, k: a),
-    "/": (lambda a, b, out, k: f"1/{b}", lambda a, b, out, k: f"-{a}/{b}**2"),
-    "**k": (lambda a, b, out, k: f"{k} * {a}" if _minus_one(k) == "1" else f"{k} * {a}**{paren(_minus_one(k))}",),
-    "pow": (lambda a, b, out, k: f"{b} * {a}**({b} - 1)", lambda a, b, out, k: f"{out} * log({a})"),
-    "exp": (lambda a, b, out, k: out,),
-    "log": (lambda a, b, out, k: f"1/{a}",),
-    "sigmoid": (lambda a, b, out, k: f"{out} * (1 - {out})",),
-    "tanh": (lambda a, b, out, k: f"1 - {out}**2",),
-    "relu": (lambda a, b, out, k: f"(1 if {a} > 0 else 0)",),
-}
-_LATEX: dict[str, tuple[Formula, ...]] = {
-    "+": (lambda a, b, out, k: "1", lambda a, b, out, k: "1"),
-    "-": (lambda a, b, out, k: "1", lambda a, b, out, k: "-1"),
-    "neg": (lambda a, b, out, k: "-1",),
-    "*": (lambda a, b, out, k: b, lambda a, b, out, k: a),
-    "/": (lambda a, b, out, k: rf"\frac{{1}}{{{b}}}", lambda a, b, out, k: rf"-\frac{{{a}}}{{{b}^{{2}}}}"),
-    "**k": (lambda a, b, out, k: rf"{k} \cdot {a}" if _minus_one(k) == "1" else rf"{k} \cdot {a}^{{{_minus_one(k)}}}",),
-    "pow": (lambda a, b, out, k: rf"{b} \cdot {a}^{{{b} - 1}}", lambda a, b, out, k: rf"{out} \cdot \log {a}"),
-    "exp": (lambda a, b, out, k: out,),
-    "log": (lambda a, b, out, k: rf"\frac{{1}}{{{a}}}",),
-    "sigmoid": (lambda a, b, out, k: rf"{out}\,(1 - {out})",),
-    "tanh": (lambda a, b, out, k: rf"1 - {out}^{{2}}",),
-    "relu": (lambda a, b, out, k: rf"\mathbb{{1}}[{a} > 0]",),
-}
-# How the consumer's value reads in the formula above, in terms of its operand a (and b).
-_OUT_TEXT = {"exp": "exp({a})", "sigmoid": "sigmoid({a})", "tanh": "tanh({a})", "pow": "{a}**{b}"}
-_OUT_LATEX = {"exp": "e^{{{a}}}", "sigmoid": r"\sigma({a})", "tanh": r"\tanh({a})", "pow": "{a}^{{{b}}}"}
-
-
-def _minus_one(k: str) -> str:
-    """``k - 1`` written as a number, for a ``k`` given as text."""
-    return num(float(k) - 1.0)
-
 
 def _formulas(consumer: Value, operand: int, names: Names) -> tuple[str, str, str, str]:
-    """``(formula, substituted, latex, latex_substituted)`` of d consumer/d (its operand ``operand``)."""
-    op = consumer.op
-    key = "**k" if op.startswith("**") else op
-    local = consumer.local_grads[operand]
-    if key not in _TEXT or operand >= len(_TEXT[key]):  # an op this table does not know yet
-        return "(stored local derivative)", num(local), r"\text{stored}", _latex_num(local)
-    text_rule, latex_rule = _TEXT[key][operand], _LATEX[key][operand]
-    k = op[2:] if key == "**k" else ""
-    a = consumer.parents[0]
-    b = consumer.parents[1] if len(consumer.parents) > 1 else None
+    """``(formula, substituted, latex, latex_substituted)`` of d consumer/d (its operand ``operand``),
+    read from the op table (``autograd.engine.OPS``): the formula in the operands' names, where the
+    consumer's own value reads as its expression (``tanh(h)``), and the same with the numbers put in."""
+    entry, k = op_entry(consumer)
+    text, latex = entry.d_text[operand], entry.d_latex[operand]
+    if k is not None and k - 1.0 == 1.0:  # a ** 2: write 2 * a, not 2 * a**1
+        text, latex = text.replace("**{k1}", ""), latex.replace("^{{{k1}}}", "")
+    parents = consumer.parents
+    names_text = [names.operand(p) for p in parents]
+    names_latex = [_latex_operand(t) for t in names_text]
+    k_fields = {} if k is None else {"k": num(k), "k1": paren(num(k - 1.0))}
 
-    # the formula, in the operands' names
-    a_text = names.operand(a)
-    b_text = names.operand(b) if b is not None else ""
-    a_tex, b_tex = _latex_operand(a_text), _latex_operand(b_text)
-    formula = text_rule(a_text, b_text, _OUT_TEXT.get(key, "").format(a=a_text, b=b_text), k)
-    latex = latex_rule(a_tex, b_tex, _OUT_LATEX.get(key, "").format(a=a_tex, b=b_tex), k)
+    def fields(operands: list[str], out: str) -> dict[str, str]:
+        return {**dict(zip("ab", operands)), "out": out, **k_fields}
 
-    # the same, with the numbers put in
-    b_value = b.data if b is not None else math.nan
-    substituted = text_rule(paren(num(a.data)), paren(num(b_value)), paren(num(consumer.data)), k)
-    latex_substituted = latex_rule(_latex_num(a.data), _latex_num(b_value), _latex_num(consumer.data), k)
-    if key == "relu":
-        verdict = "1" if local else "0"
-        positive = a.data > 0
-        text_relation, latex_relation = (">", ">") if positive else ("<=", r"\le")
-        substituted = f"{verdict} (since {paren(num(a.data))} {text_relation} 0)"
-        latex_substituted = rf"{verdict}\ (\text{{since }} {_latex_num(a.data)} {latex_relation} 0)"
-    return formula, substituted, latex, latex_substituted
+    in_names = fields(names_text, entry.text.format(**fields(names_text, "")))
+    in_latex = fields(names_latex, entry.latex.format(**fields(names_latex, "")))
+    numbers = fields([paren(num(p.data)) for p in parents], paren(num(consumer.data)))
+    numbers_latex = fields([_latex_num(p.data) for p in parents], _latex_num(consumer.data))
+    return text.format(**in_names), text.format(**numbers), latex.format(**in_latex), latex.format(**numbers_latex)
 
 
 def _latex_operand(text: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from typing import Sequence, Union
 
-from ..engine import Value, describe, topological_order
+from ..engine import Value, describe, op_entry, topological_order
 
 
 class LabelError(KeyError):
@@ -68,20 +68,13 @@ class Names:
         return self.name(node)
 
     def definition(self, node: Value) -> str:
-        """The right-hand side of ``#5 = h * w``: ``h * w``; a leaf's role ("input", "parameter", ...)."""
+        """The right-hand side of ``#5 = h * w``: ``h * w``, as the op table writes the op; a leaf's role
+        ("input", "parameter", ...)."""
         if not node.parents:
             return node.role
-        args = [self.operand(p) for p in node.parents]
-        op = node.op
-        if op in ("+", "-", "*", "/") and len(args) == 2:
-            return f"{args[0]} {op} {args[1]}"
-        if op == "neg" and len(args) == 1:
-            return f"-{paren(args[0])}"
-        if op == "pow" and len(args) == 2:
-            return f"{args[0]} ** {args[1]}"
-        if op.startswith("**") and len(args) == 1:
-            return f"{paren(args[0])}{op}"
-        return f"{op}({', '.join(args)})"
+        entry, k = op_entry(node)
+        operands = dict(zip("ab", (paren(self.operand(p)) for p in node.parents)))
+        return entry.text.format(**operands, k=num(k) if k is not None else "")
 
     def consumers(self) -> dict[Value, list[Value]]:
         """Each node's consumers within this graph, in the order of ``order``, each listed once."""
