@@ -696,7 +696,7 @@ class _Builder:
         if len(info.outputs) > _MAX_OUTPUTS_SHOWN:
             lines.append(f"(+{len(info.outputs) - _MAX_OUTPUTS_SHOWN} more outputs)")
         if info.failed:
-            lines.append(f"{len(info.failed)} FAILED CHECKS")
+            lines.append(f"{len(info.failed)} FAILED CHECK{'S' if len(info.failed) != 1 else ''}")
             for node, row in info.failed[:_MAX_OUTPUTS_SHOWN]:
                 lines.append(f"{_name(node)}: analytic {self._any(row.analytic)}, numeric {self._any(row.numeric)}")
         return "\\n".join(_escape(line) for line in lines)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from .cli import UsageError
-from .cli_draw import add_expression_arguments, differentiate, print_gradients
+from .cli_draw import add_expression_arguments, check_output, differentiate, print_gradients
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from autograd.render import RenderError
     from autograd.viz import GraphTooLargeError, animate
 
+    # The output is checked first, so that nothing is computed for a file that cannot be written.
+    target, _ = check_output("-o", args.output, formats=("html", "htm", "svg", "png"))
     root, leaves = differentiate(args.expression, args.values)
     limits = {name: getattr(args, name) for name in ("max_nodes", "max_steps") if getattr(args, name) is not None}
     try:
@@ -63,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
     except (GraphTooLargeError, ValueError) as exc:  # too large, or a bad --digits / --max-*
         raise UsageError(str(exc)) from None
     try:
-        path = animation.save(args.output, step=args.step)
-    except (RenderError, ValueError, IndexError) as exc:  # an unknown suffix, a --step out of range
-        raise UsageError(f"cannot write {args.output}: {exc}") from None
+        path = animation.save(target, step=args.step)
+    except (RenderError, ValueError, IndexError) as exc:  # a --step out of range
+        raise UsageError(f"cannot write {target}: {exc}") from None
     except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
     print_gradients(args.expression, root, leaves)
     what = f"{len(animation)} steps; open it in a browser" if path.suffix.lower() in (".html", ".htm") else "one frame"
     print(f"wrote {path} ({what})")

@@ -53,7 +53,7 @@ def test_one_frame_as_png_and_the_options(tmp_path, capsys):
         (["log(a)", "a=-1", "-o", "a.html"], "log() needs a positive input, got -1.0 at node 'a'"),
         (["a", "a=1", "-o", "a.html", "--digits", "0"], "digits must be an int from 1 to 17"),
         (["tanh(tanh(tanh(a)))", "a=1", "-o", "a.html", "--max-steps", "3"], "more than max_steps=3"),
-        (["a * 2", "a=1", "-o", "a.gif"], "cannot write a.gif: an animation saves as .html"),
+        (["a * 2", "a=1", "-o", "a.gif"], "-o a.gif: cannot write a .gif file; use one of: .html"),
         (["a * 2", "a=1", "-o", "a.svg", "--step", "99"], "step 99 is out of range"),
         (["a * 2", "a=1"], "the following arguments are required: -o/--output"),
     ],
@@ -66,3 +66,14 @@ def test_bad_input_is_one_clear_message_and_exit_code_2(args, message, capsys, t
     captured = capsys.readouterr()
     assert message in captured.err and captured.out == "" and "Traceback" not in captured.err
     assert not list(tmp_path.iterdir())
+
+
+def test_the_output_path_is_checked_before_any_work(tmp_path, capsys):
+    from nn.cli import main
+
+    for bad, words in [(tmp_path / "missing" / "b.html", "missing"), (tmp_path / "b.pdf", ".pdf")]:
+        with pytest.raises(SystemExit) as info:
+            main(["animate", "log(x)", "x=-1", "-o", str(bad)])  # log(-1) would fail, but the path is refused first
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert words in err and "log()" not in err

@@ -414,7 +414,7 @@ def test_a_failure_inside_a_collapsed_box_turns_the_box_red():
     nodes, _, _ = parse_dot(draw(loss, collapse=2, check=[row]).source)
     [box] = [n for n in nodes.values() if "failed" in classes(n)]
     lines = box["label"].split("\\n")
-    assert lines[0] == "L1.n1" and "1 FAILED CHECKS" in lines
+    assert lines[0] == "L1.n1" and "1 FAILED CHECK" in lines
     assert f"w110: analytic {g4(row.analytic)}, numeric {g4(row.numeric)}" in lines
 
 

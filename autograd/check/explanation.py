@@ -279,7 +279,7 @@ def explain(node: Value, root: Value) -> Explanation:
 
     ``d root/d node = sum over the consumers c of node of (d root/d c) * (d c/d node)``: one term per
     use of ``node`` (``x * x`` uses ``x`` twice, so two terms), each with the consumer's op, the
-    formula of its local derivative (from a table of the primitives' derivatives), the numbers put in
+    formula of its local derivative (from the op table, ``autograd.engine.OPS``), the numbers put in
     it, and ``c.grad``. The terms are added in the order backward adds them, so after one backward
     pass their sum equals ``node.grad``; the explanation says whether it does. For the root it says
     d root/d root = 1; for a leaf, that the chain rule stops there. If the graph is stale (values
