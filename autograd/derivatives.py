@@ -266,6 +266,7 @@ class _Names:
         self.root = root
         self.order: Optional[list[Value]] = None
         self._position: Optional[dict] = None
+        self._root_name: Optional[str] = None
 
     def _positions(self) -> dict:
         if self._position is None:
@@ -274,9 +275,12 @@ class _Names:
         return self._position
 
     def root_name(self) -> str:
-        if self.root.label:
-            return self.root.label
-        return "root" if any(node.label == "f" for node in self._positions()) else "f"
+        if self._root_name is None:
+            if self.root.label:
+                self._root_name = self.root.label
+            else:
+                self._root_name = "root" if any(node.label == "f" for node in self._positions()) else "f"
+        return self._root_name
 
     def name(self, node: Value, index: int) -> str:
         """``node``'s name; ``inputs[index]`` for an unlabelled node outside the root's graph."""

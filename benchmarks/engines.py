@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 Node = Any
 
@@ -34,6 +34,8 @@ class Engine:
         sgd_step: ``p <- p - lr * dL/dp`` for every given parameter.
         count_ops: the number of operation (non-leaf) nodes in a root's graph.
         has_exp_log: whether nodes have ``exp``, ``log`` and ``sigmoid``.
+        hessian: the matrix of second derivatives of a root with respect to the given leaves, as rows
+            of floats; None for an engine without higher-order gradients.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Engine:
     sgd_step: Callable[[Sequence[Node], float], None]
     count_ops: Callable[[Node], int]
     has_exp_log: bool
+    hessian: Optional[Callable[[Node, Sequence[Node]], list[list[float]]]] = None
 
 
 def _version(distribution: str) -> str:
@@ -71,7 +74,7 @@ def chainrule_version() -> str:
 
 # -- chainrule -----------------------------------------------------------------------------------------
 def _chainrule() -> Engine:
-    from autograd import Parameter, Value, topological_order
+    from autograd import Parameter, Value, hessian, topological_order
 
     def backward(root: Node) -> None:
         root.backward()
@@ -99,6 +102,7 @@ def _chainrule() -> Engine:
         sgd_step=sgd_step,
         count_ops=count_ops,
         has_exp_log=True,
+        hessian=lambda root, leaves: hessian(root, leaves).tolist(),
     )
 
 
@@ -177,6 +181,15 @@ def _torch() -> Engine:
                 if p.grad is not None:
                     p.add_(p.grad, alpha=-lr)
 
+    def hessian(root: Node, leaves: Sequence[Node]) -> list[list[float]]:
+        # Double backward: the gradient as a graph (create_graph=True), then one backward pass per entry.
+        first = torch.autograd.grad(root, leaves, create_graph=True)
+        rows = []
+        for g in first:
+            row = torch.autograd.grad(g, leaves, retain_graph=True, allow_unused=True) if g.requires_grad else [None] * len(leaves)
+            rows.append([0.0 if r is None else float(r.item()) for r in row])
+        return rows
+
     def count_ops(root: Node) -> int:
         # Every operation node of autograd's graph; AccumulateGrad nodes stand for leaves.
         start = root.grad_fn
@@ -207,6 +220,7 @@ def _torch() -> Engine:
         sgd_step=sgd_step,
         count_ops=count_ops,
         has_exp_log=True,
+        hessian=hessian,
     )
 
 
