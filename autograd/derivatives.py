@@ -59,9 +59,11 @@ def grad(root: Value, inputs: Union[Value, Iterable[Value]], *, create_graph: bo
             differentiated again with ``grad``, drawn, explained (after ``result.backward()``),
             replayed after changing an input's ``.data``, and gradchecked.
 
-    Each result is labelled ``dE/dx`` from the root's label and the input's (an unlabelled root is
-    "f"; an unlabelled input is ``#i``, its position in ``topological_order(root)``, as
-    ``autograd.check`` names nodes); repeated derivatives by one input read ``d²E/dx²``.
+    Each result is labelled ``dE/dx`` from the root's label and the input's; repeated derivatives by
+    one input read ``d²E/dx²``. An unlabelled root is "f". An unlabelled input is ``#i`` in a
+    derivative graph, its position in ``topological_order(root)`` as ``autograd.check`` names nodes,
+    and ``inputs[i]``, its place in the call, for numbers (naming it ``#i`` would take a second walk
+    of the graph, as long as the backward pass itself) and for an input outside the root's graph.
 
     The derivative graph (``create_graph=True``):
 
@@ -95,13 +97,11 @@ def grad(root: Value, inputs: Union[Value, Iterable[Value]], *, create_graph: bo
     inputs = _check_arguments(root, inputs, "grad")
     if create_graph not in (True, False):
         raise TypeError(f"grad() needs create_graph to be True or False, got {type(create_graph).__name__}: {_short(create_graph)}")
-    names = _Names(root)
     if not create_graph:
-        results = []
-        for i, (x, number) in enumerate(zip(inputs, gradients(root, inputs))):
-            results.append(_constant(number, names.derivative(x, i)))
-        return results
-    return _derivative_graph(root, inputs, names)
+        names = _Names(root)  # no second walk of the graph to name unlabelled inputs: inputs[i]
+        numbers = gradients(root, inputs)
+        return [_constant(number, names.derivative(x, i)) for i, (x, number) in enumerate(zip(inputs, numbers))]
+    return _derivative_graph(root, inputs)
 
 
 def hessian(root: Value, inputs: Union[Value, Iterable[Value]]) -> "numpy.ndarray":
@@ -124,9 +124,9 @@ def hessian(root: Value, inputs: Union[Value, Iterable[Value]]) -> "numpy.ndarra
 
 
 # -- the derivative graph ---------------------------------------------------------------------------
-def _derivative_graph(root: Value, inputs: list[Value], names: _Names) -> list[Value]:
+def _derivative_graph(root: Value, inputs: list[Value]) -> list[Value]:
     order = topological_order(root)
-    names.order = order
+    names = _Names(root, order)
     wanted = set(inputs)
     # The nodes that depend on an input: only they need an adjoint.
     relevant: set = set()
@@ -245,12 +245,16 @@ def derivative_label(of: str, wrt: str) -> str:
 
     A name with spaces, operators or a slash is put in parentheses: "d(total CE)/db3".
     """
-    match = _REPEATED.fullmatch(of)
-    if match and match["x"] == wrt:
-        n = int(match["n"].translate(_DIGITS) or 1) + 1
+    return _label(_REPEATED.fullmatch(of), f"d{_grouped(of)}/d", wrt)
+
+
+def _label(repeated: Optional[re.Match], prefix: str, wrt: str) -> str:
+    """``derivative_label`` with the parts that depend only on ``of`` worked out already."""
+    if repeated and repeated["x"] == wrt:
+        n = int(repeated["n"].translate(_DIGITS) or 1) + 1
         power = str(n).translate(_SUPERSCRIPTS)
-        return f"d{power}{match['f']}/d{wrt}{power}"
-    return f"d{_grouped(of)}/d{_grouped(wrt)}"
+        return f"d{power}{repeated['f']}/d{wrt}{power}"
+    return prefix + _grouped(wrt)
 
 
 def _grouped(name: str) -> str:
@@ -258,41 +262,36 @@ def _grouped(name: str) -> str:
 
 
 class _Names:
-    """Names of a root and its nodes in derivative labels, as ``autograd.check`` names them: the label,
-    else "f" for the root ("root" if a node is labelled "f") and ``#i`` for the node at position i of
-    ``topological_order(root)``. The order is walked only if a name needs it."""
+    """Names of a root and its nodes in derivative labels: the label, else "f" for the root, and for an
+    unlabelled node ``#i``, its position in ``topological_order(root)`` (as ``autograd.check`` names
+    it), when that order is at hand (``order``), else ``inputs[i]``, its place in the call."""
 
-    def __init__(self, root: Value) -> None:
+    def __init__(self, root: Value, order: Optional[list[Value]] = None) -> None:
         self.root = root
-        self.order: Optional[list[Value]] = None
+        self.order = order
         self._position: Optional[dict] = None
-        self._root_name: Optional[str] = None
-
-    def _positions(self) -> dict:
-        if self._position is None:
-            order = self.order if self.order is not None else topological_order(self.root)
-            self._position = {node: i for i, node in enumerate(order)}
-        return self._position
+        of = self.root_name()
+        self._repeated = _REPEATED.fullmatch(of)  # the root's label, read once for all the inputs
+        self._prefix = f"d{_grouped(of)}/d"
 
     def root_name(self) -> str:
-        if self._root_name is None:
-            if self.root.label:
-                self._root_name = self.root.label
-            else:
-                self._root_name = "root" if any(node.label == "f" for node in self._positions()) else "f"
-        return self._root_name
+        return self.root.label or "f"
 
     def name(self, node: Value, index: int) -> str:
-        """``node``'s name; ``inputs[index]`` for an unlabelled node outside the root's graph."""
         if node is self.root:
             return self.root_name()
         if node.label:
             return node.label
-        position = self._positions().get(node)
-        return f"#{position}" if position is not None else f"inputs[{index}]"
+        if self.order is not None:
+            if self._position is None:
+                self._position = {n: i for i, n in enumerate(self.order)}
+            position = self._position.get(node)
+            if position is not None:
+                return f"#{position}"
+        return f"inputs[{index}]"
 
     def derivative(self, node: Value, index: int) -> str:
-        return derivative_label(self.root_name(), self.name(node, index))
+        return _label(self._repeated, self._prefix, self.name(node, index))
 
     def scope(self) -> str:
         """The scope of the derivative graph's new nodes: "dE" (a "." would nest scopes, so it becomes "·")."""
