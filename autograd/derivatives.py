@@ -96,7 +96,8 @@ def grad(root: Value, inputs: Union[Value, Iterable[Value]], *, create_graph: bo
     """
     inputs = _check_arguments(root, inputs, "grad")
     if create_graph not in (True, False):
-        raise TypeError(f"grad() needs create_graph to be True or False, got {type(create_graph).__name__}: {_short(create_graph)}")
+        got = f"{type(create_graph).__name__}: {_short(create_graph)}"
+        raise TypeError(f"grad() needs create_graph to be True or False, got {got}")
     if not create_graph:
         names = _Names(root)  # no second walk of the graph to name unlabelled inputs: inputs[i]
         numbers = gradients(root, inputs)
@@ -308,7 +309,8 @@ def _check_arguments(root: object, inputs: object, function: str) -> list[Value]
         listed = list(inputs)  # type: ignore[call-overload]
     except TypeError:
         raise TypeError(
-            f"{function}() needs inputs to be a Value or a sequence of Values, got {type(inputs).__name__}: {_short(inputs)}"
+            f"{function}() needs inputs to be a Value or a sequence of Values, "
+            f"got {type(inputs).__name__}: {_short(inputs)}"
         ) from None
     if not listed:
         raise ValueError(f"{function}() needs at least one input: inputs is empty")
@@ -316,6 +318,7 @@ def _check_arguments(root: object, inputs: object, function: str) -> list[Value]
         if not isinstance(item, Value):
             hint = " (flatten an array of Values first, e.g. W.ravel())" if hasattr(item, "ravel") else ""
             raise TypeError(
-                f"{function}() needs inputs to be Values, but inputs[{i}] is {type(item).__name__}: {_short(item)}{hint}"
+                f"{function}() needs inputs to be Values, "
+                f"but inputs[{i}] is {type(item).__name__}: {_short(item)}{hint}"
             )
     return listed

@@ -186,7 +186,9 @@ def _torch() -> Engine:
         first = torch.autograd.grad(root, leaves, create_graph=True)
         rows = []
         for g in first:
-            row = torch.autograd.grad(g, leaves, retain_graph=True, allow_unused=True) if g.requires_grad else [None] * len(leaves)
+            row = [None] * len(leaves)  # an entry that is a constant has no graph: its row is 0
+            if g.requires_grad:
+                row = torch.autograd.grad(g, leaves, retain_graph=True, allow_unused=True)
             rows.append([0.0 if r is None else float(r.item()) for r in row])
         return rows
 

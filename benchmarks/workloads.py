@@ -817,7 +817,9 @@ def curve_fit_loss(engine: Engine, layers: Layers, X: Sequence[float], Y: Sequen
     return chain_sum(squares) * (1.0 / len(squares))
 
 
-def _hessian_by_differences(engine: Engine, init: list, X: Sequence[float], Y: Sequence[float], h: float = 1e-6) -> list[list[float]]:
+def _hessian_by_differences(
+    engine: Engine, init: list, X: Sequence[float], Y: Sequence[float], h: float = 1e-6
+) -> list[list[float]]:
     """Central differences of ``engine``'s gradient, one parameter nudged at a time: an independent check."""
     def gradient(flat: list[float]) -> list[float]:
         layers, params = make_params(engine, _unflatten(flat, 1, [len(init[0]), 1], _LAYOUTS[0]))
@@ -840,11 +842,13 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     """Forward, then the full Hessian of the loss of a 1-3-1 sigmoid network (10 parameters)."""
     n = cfg.w7_points
     rng = np.random.default_rng(cfg.seed + 7)
-    init = [[([float(rng.uniform(-2, 2))], float(rng.uniform(-1, 1))) for _ in range(3)],
-            [([float(w) for w in rng.uniform(-2, 2, 3)], float(rng.uniform(-1, 1)))]]
+    # 1 input -> 3 sigmoid units -> 1 linear output: 3 x (w, b) + (3 w, b) = 10 parameters
+    hidden = [([float(rng.uniform(-2, 2))], float(rng.uniform(-1, 1))) for _ in range(3)]
+    output = ([float(w) for w in rng.uniform(-2, 2, 3)], float(rng.uniform(-1, 1)))
+    init = [hidden, [output]]
     X = np.linspace(-2.0, 2.0, n).tolist()
     Y = [math.sin(1.5 * x) for x in X]
-    title = f"Hessian of a 1-3-1 sigmoid network's mean squared error on {n} points (10 parameters), forward + Hessian"
+    title = f"Hessian of a 1-3-1 sigmoid network's mean squared error on {n} points (10 parameters)"
     results = _start(skipped)
     reference = _hessian_by_differences(engines["chainrule"], init, X, Y)
     scale = max(abs(v) for row in reference for v in row)
@@ -862,7 +866,8 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
             t1 = perf_counter()
             matrix = engine.hessian(loss, params)
             t2 = perf_counter()
-            return Sample({"forward": t1 - t0, "hessian": t2 - t1}, GC_TIMER.seconds - gc0), matrix, engine.count_ops(loss)
+            sample = Sample({"forward": t1 - t0, "hessian": t2 - t1}, GC_TIMER.seconds - gc0)
+            return sample, matrix, engine.count_ops(loss)
 
         try:
             _, matrix, ops = run_once()  # untimed warm-up and check
