@@ -74,7 +74,7 @@ def chainrule_version() -> str:
 
 # -- chainrule -----------------------------------------------------------------------------------------
 def _chainrule() -> Engine:
-    from autograd import Parameter, Value, hessian, topological_order
+    from autograd import Parameter, Value, topological_order
 
     def backward(root: Node) -> None:
         root.backward()
@@ -102,8 +102,15 @@ def _chainrule() -> Engine:
         sgd_step=sgd_step,
         count_ops=count_ops,
         has_exp_log=True,
-        hessian=lambda root, leaves: hessian(root, leaves).tolist(),
+        hessian=_chainrule_hessian,
     )
+
+
+def _chainrule_hessian(root: Node, leaves: Sequence[Node]) -> list[list[float]]:
+    """``autograd.hessian`` (the gradient as a graph, then one backward pass per entry), as rows."""
+    from autograd import hessian
+
+    return hessian(root, leaves).tolist()
 
 
 # -- micrograd 0.1.0 -------------------------------------------------------------------------------------
