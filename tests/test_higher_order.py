@@ -118,6 +118,36 @@ def test_relu_second_derivative_is_zero(x0):
     assert hessian(r * r, [x])[0, 0] == (2.0 if x0 > 0 else 0.0)
 
 
+# -- the op table's rules, which everything here differentiates ------------------------------------
+ONE_NODE_PER_OP = {  # the op table's name: a node it makes
+    "+": lambda: Value(2.0) + Value(-3.0),
+    "-": lambda: Value(0.1) - Value(0.7),
+    "*": lambda: Value(-0.37) * Value(1.9),
+    "/": lambda: Value(0.3) / Value(0.7),
+    "neg": lambda: -Value(-0.3),
+    "**k": lambda: Value(1.7) ** -2.5,
+    "pow": lambda: Value(7.3) ** Value(0.21),
+    "exp": lambda: Value(1.5).exp(),
+    "log": lambda: Value(0.1).log(),
+    "sigmoid": lambda: Value(-3.0).sigmoid(),
+    "tanh": lambda: Value(0.5).tanh(),
+    "relu": lambda: Value(1.5).relu(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(autograd.engine.OPS))
+def test_each_rule_gives_the_stored_slopes_bit_for_bit_and_numbers_only_for_constant_ones(name):
+    """Bit for bit (the same float arithmetic), so that first derivatives built from the rules equal
+    backward's exactly; and a slope is a plain number (or a Constant the rule makes) only where it is
+    constant, or its own derivative would be silently lost."""
+    node = ONE_NODE_PER_OP[name]()
+    rule = autograd.engine.local_rule(node)
+    values = [r.data if isinstance(r, Value) else float(r) for r in rule]
+    assert [v.hex() for v in values] == [g.hex() for g in node.local_grads]
+    constant = [not isinstance(r, Value) or (isinstance(r, Constant) and r not in node.parents) for r in rule]
+    assert all(constant) if name in ("+", "-", "neg", "relu") else not any(constant)
+
+
 # -- random graphs ----------------------------------------------------------------------------------
 UNARY = ["exp", "log", "sigmoid", "tanh", "relu", "square", "cube", "sqrt", "reciprocal", "neg", "scale"]
 BINARY = ["+", "-", "*", "/", "pow"]
