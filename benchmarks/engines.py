@@ -107,10 +107,18 @@ def _chainrule() -> Engine:
 
 
 def _chainrule_hessian(root: Node, leaves: Sequence[Node]) -> list[list[float]]:
-    """``autograd.hessian`` (the gradient as a graph, then one backward pass per entry), as rows."""
-    from autograd import hessian
+    """``autograd.hessian`` (the gradient as a graph, then one backward pass per entry), as rows.
 
-    return hessian(root, leaves).tolist()
+    It differentiates Values of the engine module that ``autograd`` imported; for nodes of another copy
+    of the engine (a second module loaded from the same file) it raises NotImplementedError."""
+    import autograd
+
+    if not isinstance(root, autograd.Value):
+        raise NotImplementedError(
+            "autograd.hessian works on the engine autograd imported; "
+            "set CHAINRULE_PURE_PYTHON=1 to time it in plain Python"
+        )
+    return autograd.hessian(root, leaves).tolist()
 
 
 # -- micrograd 0.1.0 -------------------------------------------------------------------------------------

@@ -880,7 +880,10 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         except Mismatch as exc:
             results[name] = EngineResult("mismatch", str(exc))
             continue
-        except Exception as exc:  # an engine that cannot do it is reported, not the end of the run
+        except NotImplementedError as exc:  # the adapter says this engine cannot do it
+            results[name] = EngineResult("n/a", str(exc))
+            continue
+        except Exception as exc:  # an engine that fails is reported, not the end of the run
             results[name] = EngineResult("fails", f"{type(exc).__name__}: {exc}")
             continue
         result = EngineResult("ok", ops=ops, extra={"params": len(matrix)})
