@@ -893,7 +893,7 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         gc.collect()
     notes = [
         "chainrule: autograd.hessian (the gradient as a graph, then one backward pass through each entry); "
-        "torch: torch.autograd.grad(create_graph=True), then one torch.autograd.grad per entry; each "
-        "checked first against central differences of the engine's own gradient",
+        "torch: torch.autograd.grad(create_graph=True), then one torch.autograd.grad per entry; before "
+        "timing, each engine's Hessian is checked against central differences of chainrule's backward gradient",
     ]
     return WorkloadResult("W7", title, {"points": n, "params": 10}, _ordered(results), notes)
