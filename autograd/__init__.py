@@ -40,6 +40,7 @@ if _truthy("CHAINRULE_PURE_PYTHON"):
 from . import engine  # noqa: E402
 from .engine import Constant, Parameter, Value, describe, scope, topological_order  # noqa: E402
 from .graph import check_toposort, replay, zero_grad  # noqa: E402
+from .derivatives import grad, hessian  # noqa: E402
 
 COMPILED: bool = bool(engine.COMPILED)
 """True if the compiled engine runs, False if ``autograd/engine.py`` runs as plain Python."""
@@ -63,4 +64,6 @@ __all__ = [
     "replay",
     "zero_grad",
     "describe",
+    "grad",
+    "hessian",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 Node = Any
 
@@ -36,6 +36,8 @@ class Engine:
         sgd_step: ``p <- p - lr * dL/dp`` for every given parameter.
         count_ops: the number of operation (non-leaf) nodes in a root's graph.
         has_exp_log: whether nodes have ``exp``, ``log`` and ``sigmoid``.
+        hessian: the matrix of second derivatives of a root with respect to the given leaves, as rows
+            of floats; None for an engine without higher-order gradients.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Engine:
     sgd_step: Callable[[Sequence[Node], float], None]
     count_ops: Callable[[Node], int]
     has_exp_log: bool
+    hessian: Optional[Callable[[Node, Sequence[Node]], list[list[float]]]] = None
 
 
 def _version(distribution: str) -> str:
@@ -123,7 +126,23 @@ def _chainrule_engine(name: str, module: Any, mode: str) -> Engine:
         sgd_step=sgd_step,
         count_ops=count_ops,
         has_exp_log=True,
+        hessian=_chainrule_hessian,
     )
+
+
+def _chainrule_hessian(root: Node, leaves: Sequence[Node]) -> list[list[float]]:
+    """``autograd.hessian`` (the gradient as a graph, then one backward pass per entry), as rows.
+
+    It differentiates Values of the engine module that ``autograd`` imported; for nodes of another copy
+    of the engine (a second module loaded from the same file) it raises NotImplementedError."""
+    import autograd
+
+    if not isinstance(root, autograd.Value):
+        raise NotImplementedError(
+            "autograd.hessian works on the engine autograd imported; "
+            "set CHAINRULE_PURE_PYTHON=1 to time it in plain Python"
+        )
+    return autograd.hessian(root, leaves).tolist()
 
 
 # -- micrograd 0.1.0 -------------------------------------------------------------------------------------
@@ -201,6 +220,17 @@ def _torch() -> Engine:
                 if p.grad is not None:
                     p.add_(p.grad, alpha=-lr)
 
+    def hessian(root: Node, leaves: Sequence[Node]) -> list[list[float]]:
+        # Double backward: the gradient as a graph (create_graph=True), then one backward pass per entry.
+        first = torch.autograd.grad(root, leaves, create_graph=True)
+        rows = []
+        for g in first:
+            row = [None] * len(leaves)  # an entry that is a constant has no graph: its row is 0
+            if g.requires_grad:
+                row = torch.autograd.grad(g, leaves, retain_graph=True, allow_unused=True)
+            rows.append([0.0 if r is None else float(r.item()) for r in row])
+        return rows
+
     def count_ops(root: Node) -> int:
         # Every operation node of autograd's graph; AccumulateGrad nodes stand for leaves.
         start = root.grad_fn
@@ -231,6 +261,7 @@ def _torch() -> Engine:
         sgd_step=sgd_step,
         count_ops=count_ops,
         has_exp_log=True,
+        hessian=hessian,
     )
 
 

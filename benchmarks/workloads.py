@@ -1,4 +1,4 @@
-"""The timed workloads W1, W2, W3, W5 and W6 (W4, memory, is in ``memory``).
+"""The timed workloads W1, W2, W3, W5, W6 and W7 (W4, memory, is in ``memory``).
 
 Each graph is built by one function that takes an ``Engine`` (see ``engines``), so chainrule,
 micrograd and PyTorch build the same operations in the same order. Before a workload is timed, every
@@ -160,6 +160,7 @@ class Config:
     w3_products: int = 100_000
     w4_ops: int = 100_000
     w5_samples: int = 150
+    w7_points: int = 16
     seed: int = 0
 
     @classmethod
@@ -173,6 +174,7 @@ class Config:
             w3_products=1_000,
             w4_ops=2_000,
             w5_samples=5,
+            w7_points=3,
         )
 
 
@@ -843,3 +845,100 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     for name, reason in skipped.items():
         results.setdefault(name, EngineResult("skipped", reason))
     return WorkloadResult("W6", title, {"sample": 0}, _ordered(results), [])
+
+
+# ---------------------------------------------------------------------------------------------------
+# W7: the Hessian of a small network's loss
+# ---------------------------------------------------------------------------------------------------
+
+
+def curve_fit_loss(engine: Engine, layers: Layers, X: Sequence[float], Y: Sequence[float]) -> Node:
+    """The mean squared error of a 1-input MLP (sigmoid hidden layer) on the points (X, Y)."""
+    squares = []
+    for x, y in zip(X, Y):
+        (out,) = mlp(layers, [engine.leaf(x)], "sigmoid")
+        residual = out - y
+        squares.append(residual * residual)
+    return chain_sum(squares) * (1.0 / len(squares))
+
+
+def _hessian_by_differences(
+    engine: Engine, init: list, X: Sequence[float], Y: Sequence[float], h: float = 1e-6
+) -> list[list[float]]:
+    """Central differences of ``engine``'s gradient, one parameter nudged at a time: an independent check."""
+    def gradient(flat: list[float]) -> list[float]:
+        layers, params = make_params(engine, _unflatten(flat, 1, [len(init[0]), 1], _LAYOUTS[0]))
+        loss = curve_fit_loss(engine, layers, X, Y)
+        engine.zero_grads(params)
+        engine.backward(loss)
+        return [engine.grad(p) for p in params]
+
+    flat = _flat(init)
+    columns = []
+    for j in range(len(flat)):
+        up, down = list(flat), list(flat)
+        up[j] += h
+        down[j] -= h
+        columns.append([(a - b) / (2 * h) for a, b in zip(gradient(up), gradient(down))])
+    return [list(row) for row in zip(*columns)]  # H[i][j] = d(dL/dp_i)/dp_j
+
+
+def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
+    """Forward, then the full Hessian of the loss of a 1-3-1 sigmoid network (10 parameters)."""
+    n = cfg.w7_points
+    rng = np.random.default_rng(cfg.seed + 7)
+    # 1 input -> 3 sigmoid units -> 1 linear output: 3 x (w, b) + (3 w, b) = 10 parameters
+    hidden = [([float(rng.uniform(-2, 2))], float(rng.uniform(-1, 1))) for _ in range(3)]
+    output = ([float(w) for w in rng.uniform(-2, 2, 3)], float(rng.uniform(-1, 1)))
+    init = [hidden, [output]]
+    X = np.linspace(-2.0, 2.0, n).tolist()
+    Y = [math.sin(1.5 * x) for x in X]
+    title = f"Hessian of a 1-3-1 sigmoid network's mean squared error on {n} points (10 parameters)"
+    results = _start(skipped)
+    reference = _hessian_by_differences(engines["chainrule"], init, X, Y)
+    scale = max(abs(v) for row in reference for v in row)
+    for name, engine in engines.items():
+        if engine.hessian is None:
+            results[name] = EngineResult("n/a", "no higher-order gradients")
+            continue
+
+        def run_once() -> tuple[Sample, list[list[float]], int]:
+            layers, params = make_params(engine, init)
+            gc.collect()
+            gc0 = GC_TIMER.seconds
+            t0 = perf_counter()
+            loss = curve_fit_loss(engine, layers, X, Y)
+            t1 = perf_counter()
+            matrix = engine.hessian(loss, params)
+            t2 = perf_counter()
+            sample = Sample({"forward": t1 - t0, "hessian": t2 - t1}, GC_TIMER.seconds - gc0)
+            return sample, matrix, engine.count_ops(loss)
+
+        try:
+            _, matrix, ops = run_once()  # untimed warm-up and check
+            _compare(
+                {f"H[{i}][{j}]": v for i, row in enumerate(reference) for j, v in enumerate(row)},
+                {f"H[{i}][{j}]": v for i, row in enumerate(matrix) for j, v in enumerate(row)},
+                rtol=1e-5,
+                atol=1e-7 * scale,
+            )
+        except Mismatch as exc:
+            results[name] = EngineResult("mismatch", str(exc))
+            continue
+        except NotImplementedError as exc:  # the adapter says this engine cannot do it
+            results[name] = EngineResult("n/a", str(exc))
+            continue
+        except Exception as exc:  # an engine that fails is reported, not the end of the run
+            results[name] = EngineResult("fails", f"{type(exc).__name__}: {exc}")
+            continue
+        result = EngineResult("ok", ops=ops, extra={"params": len(matrix)})
+        for _ in range(cfg.repeats):
+            result.samples.append(run_once()[0])
+        results[name] = result
+        gc.collect()
+    notes = [
+        "chainrule: autograd.hessian (the gradient as a graph, then one backward pass through each entry); "
+        "torch: torch.autograd.grad(create_graph=True), then one torch.autograd.grad per entry; before "
+        "timing, each engine's Hessian is checked against central differences of chainrule's backward gradient",
+    ]
+    return WorkloadResult("W7", title, {"points": n, "params": 10}, _ordered(results), notes)

@@ -41,7 +41,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
 def test_tiny_run_records_every_workload(tiny_run):
     done, data = tiny_run
     by_id = {w["id"]: w for w in data["workloads"]}
-    assert set(by_id) == {"W1", "W2 N=200", "W2 N=2,000", "W3", "W4", "W5", "W6"}
+    assert set(by_id) == {"W1", "W2 N=200", "W2 N=2,000", "W3", "W4", "W5", "W6", "W7"}
     for workload_id in ("W1", "W2 N=200", "W2 N=2,000", "W3"):
         ours = by_id[workload_id]["results"]["chainrule"]
         assert ours["status"] == "ok", (workload_id, ours)
@@ -57,6 +57,10 @@ def test_tiny_run_records_every_workload(tiny_run):
         ours = by_id[workload_id]["results"]["chainrule"]
         assert ours["status"] in ("ok", "skipped"), ours
         assert ours["status"] == "ok" or ours["note"]
+    w7 = by_id["W7"]["results"]  # Hessians, checked against central differences before timing
+    assert w7["chainrule"]["status"] == "ok" and w7["chainrule"]["params"] == 10
+    assert w7["chainrule"]["phases_median_s"]["hessian"] > 0
+    assert w7["micrograd"]["status"] in ("n/a", "skipped") and w7["torch"]["status"] in ("ok", "skipped")
     # The text report has the table, the machine and where chainrule stands.
     assert "| workload | engine |" in done.stdout
     assert "Machine:" in done.stdout and "Python:" in done.stdout
