@@ -954,6 +954,14 @@ class Op:
         return f"Op({self.name!r})"
 
 
+def _power_slope(a: Value, k: float) -> Union[Value, float]:
+    """d(a^k)/da = k a^(k-1) as an expression of Values. For k = 0, 1 and 2 it is written 0, 1 and
+    ``2 * a``: the same numbers, without the nodes ``a**0`` and ``a**1`` the general form would make."""
+    if k == 0.0 or k == 1.0:
+        return k
+    return k * a if k == 2.0 else k * a ** (k - 1.0)
+
+
 def _step(a: Value) -> Value:
     """relu's slope as a node: the constant 1 where a > 0, else 0 (its own derivative is 0)."""
     return Constant(1.0 if a.data > 0.0 else 0.0)
@@ -977,7 +985,7 @@ OPS: dict = {op.name: op for op in [
        lambda a, out: (-1.0,)),
     Op("**k", 1, Value.__pow__, "{a}**{k}", "{a}^{{{k}}}",
        ("{k} * {a}**{k1}",), (r"{k} \cdot {a}^{{{k1}}}",),
-       lambda a, out, k: (k * a ** (k - 1.0) if k != 0.0 else 0.0,)),
+       lambda a, out, k: (_power_slope(a, k),)),
     Op("pow", 2, Value.__pow__, "{a}**{b}", "{a}^{{{b}}}",
        ("{b} * {a}**({b} - 1)", "{out} * log({a})"), (r"{b} \cdot {a}^{{{b} - 1}}", r"{out} \cdot \log {a}"),
        lambda a, b, out: (b * a ** (b - 1.0), out * a.log())),
