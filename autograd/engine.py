@@ -492,11 +492,10 @@ def _node(data: cython.double, op: str, a: Value, da: cython.double, b: Optional
     node._b = b
     node._db = db
     node._scope = _scope_path.get() if _scopes_used else ""
-    if not cython.compiled:  # compiled, a new node's numbers start at 0 already
-        node._grad = 0.0
-        node._pass = 0
-        node._saved = 0.0
-        node._mark = 0
+    node._grad = 0.0
+    node._pass = 0
+    node._saved = 0.0
+    node._mark = 0
     return node
 
 
@@ -737,13 +736,17 @@ def topological_order(root) -> list:
             a = node._a
             if a is not None and a._mark != walk:
                 a._mark = walk
-                stack.append(a)
-                continue
+                if a._a is not None:
+                    stack.append(a)
+                    continue
+                order.append(a)  # a leaf has no operands to wait for
             b = node._b
             if b is not None and b._mark != walk:
                 b._mark = walk
-                stack.append(b)
-                continue
+                if b._a is not None:
+                    stack.append(b)
+                    continue
+                order.append(b)
             stack.pop()
             order.append(node)
         return order
@@ -770,13 +773,17 @@ def _order_by_set(root: Value) -> list:
         a = node._a
         if a is not None and a not in seen:
             seen.add(a)
-            stack.append(a)
-            continue
+            if a._a is not None:
+                stack.append(a)
+                continue
+            order.append(a)
         b = node._b
         if b is not None and b not in seen:
             seen.add(b)
-            stack.append(b)
-            continue
+            if b._a is not None:
+                stack.append(b)
+                continue
+            order.append(b)
         stack.pop()
         order.append(node)
     return order
