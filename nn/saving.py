@@ -100,8 +100,9 @@ def load(path: str | os.PathLike[str], *, with_metadata: bool = False) -> MLP | 
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
-        raise ValueError(f"{where}: not valid JSON{hint}: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        hint = " (the file looks truncated)" if truncated else ""
+        raise ValueError(f"{where}: not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except _NonFinite as exc:
         raise ValueError(f"{where}: the file holds {exc.args[0]}, which is not a valid weight") from None
     model = _model_from(document, where)
