@@ -338,19 +338,23 @@ def plot_history(
     if (model is None) != (data is None):
         raise ValueError("plot_history: give both model and data=(X, y) to draw decision regions, or neither")
     regions = None if model is None else _region_inputs(model, data, test_data, "plot_history")
+    from matplotlib.ticker import MaxNLocator
+
     epochs = range(1, history.epochs + 1)
     fig = Figure(figsize=(15 if regions else 10, 4), layout="constrained")
     axes = fig.subplots(1, 3 if regions else 2)
     ax_loss, ax_acc = axes[0], axes[1]
-    ax_loss.plot(epochs, history.train_loss, label="train")
-    ax_acc.plot(epochs, history.train_accuracy, label="train")
+    style = {"marker": "o"} if history.epochs <= 20 else {}  # a few epochs: show where the points are
+    ax_loss.plot(epochs, history.train_loss, label="train", **style)
+    ax_acc.plot(epochs, history.train_accuracy, label="train", **style)
     if history.test_loss:
-        ax_loss.plot(epochs, history.test_loss, label="test")
-        ax_acc.plot(epochs, history.test_accuracy, label="test")
+        ax_loss.plot(epochs, history.test_loss, label="test", **style)
+        ax_acc.plot(epochs, history.test_accuracy, label="test", **style)
     loss_name = "mean cross-entropy" if history.loss == "cross_entropy" else f"mean {history.loss}"
     ax_loss.set(title=f"loss ({loss_name})", xlabel="epoch", ylabel="loss")
     ax_acc.set(title="accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0.0, 1.02))
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.grid(alpha=0.3)
         ax.legend()
     if regions:
