@@ -236,3 +236,58 @@ def test_plot_history_adds_the_regions_of_a_2d_model(tmp_path) -> None:
         nn.plot_history(history, model=model)
     with pytest.raises(ValueError, match="decision regions need samples of 2 features, got 3"):
         nn.plot_decision_regions(nn.MLP(3, [1], seed=0), np.zeros((2, 3)), np.array([0, 1]))
+
+
+# -- the cyclic garbage collector is paused while fit trains, and restored ------------------------------------
+
+
+def test_fit_pauses_the_cyclic_gc_and_restores_it(iris_split, monkeypatch) -> None:
+    import gc
+
+    X_train, _, y_train, _ = iris_split
+    seen = []
+    original_step = nn.Adam.step
+
+    def step(self) -> None:
+        seen.append(gc.isenabled())
+        original_step(self)
+
+    monkeypatch.setattr(nn.Adam, "step", step)
+    assert gc.isenabled()
+    nn.fit(nn.MLP(4, [3], seed=0), X_train[:8], y_train[:8], epochs=1, batch_size=4, progress=False)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        nn.fit(nn.MLP(4, [3], seed=0), X_train[:8], y_train[:8], epochs=1, progress=False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
+def test_gc_is_restored_when_training_fails(iris_split) -> None:
+    import gc
+
+    X_train, _, y_train, _ = iris_split
+    model = nn.MLP(4, [3], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=0.1)
+    optimizer.step = lambda: (_ for _ in ()).throw(KeyboardInterrupt)  # the user stops training
+    with pytest.raises(KeyboardInterrupt):
+        nn.fit(model, X_train, y_train, epochs=3, optimizer=optimizer, progress=False)
+    assert gc.isenabled()
+
+
+def test_a_graph_is_freed_without_the_cyclic_gc() -> None:
+    """What makes pausing the collector safe: a loss graph has no reference cycles."""
+    import gc
+
+    model = nn.MLP(3, [4, 2], seed=0)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            loss = nn.cross_entropy(model([Value(0.5), Value(-1.0), Value(2.0)]), 1)
+            loss.backward()
+        del loss
+        assert gc.collect() == 0  # nothing was left for the collector: reference counting freed it all
+    finally:
+        gc.enable()
