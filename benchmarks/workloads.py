@@ -889,6 +889,8 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     notes = [
         f"nn.fit(epochs=1, optimizer=SGD(lr={lr:g}), batch_size={batch}) as a whole (shuffle, forward, "
         "backward, update, accuracy); the hand-built rows follow fit's shuffled order",
+        "nn.fit pauses CPython's cyclic garbage collector while it trains; the hand-built rows leave it on, "
+        "as the other workloads do",
     ]
     _, ref_mean_loss, nn_final, initial = nn_epoch()
     results["chainrule"] = _repeat_epochs(lambda: nn_epoch()[0], cfg.repeats, None, "nn.MLP + nn.fit + nn.SGD")

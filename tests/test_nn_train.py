@@ -291,3 +291,16 @@ def test_a_graph_is_freed_without_the_cyclic_gc() -> None:
         assert gc.collect() == 0  # nothing was left for the collector: reference counting freed it all
     finally:
         gc.enable()
+
+
+def test_evaluate_and_predict_pause_the_gc_too(iris_split, monkeypatch) -> None:
+    import gc
+
+    X_train, _, y_train, _ = iris_split
+    seen = []
+    original = nn.train._predicted_class
+    monkeypatch.setattr(nn.train, "_predicted_class", lambda outputs: seen.append(gc.isenabled()) or original(outputs))
+    model = nn.MLP(4, [3], seed=0)
+    nn.predict(model, X_train[:5])
+    nn.evaluate(model, X_train[:5], y_train[:5])
+    assert seen == [False] * 10 and gc.isenabled()
