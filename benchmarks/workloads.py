@@ -660,7 +660,8 @@ def _hand_rows(
     repeats: int,
     units: int,
 ) -> None:
-    """The rows "torch" and "chainrule-hand": nn's network built by hand, checked, then timed.
+    """The rows "torch", "chainrule-hand" (and "chainrule-py-hand"): nn's network built by hand,
+    checked, then timed.
 
     nn's initial parameters are laid out by each of ``_LAYOUTS`` in turn until chainrule's hand-built
     epoch reproduces nn's (``agree(hand losses, nn's final parameters in hand order, hand final)``
@@ -684,7 +685,8 @@ def _hand_rows(
         notes.append(f"the hand-built network (torch, chainrule-hand) takes nn's initial parameters ({layout})")
         break
 
-    for name, label in (("torch", "torch"), ("chainrule", "chainrule-hand")):
+    # "chainrule-py" (the engine as plain Python beside the compiled one) where that engine is loaded
+    for name, label in (("torch", "torch"), ("chainrule", "chainrule-hand"), ("chainrule-py", "chainrule-py-hand")):
         if name not in engines:
             continue
         engine = engines[name]

@@ -67,7 +67,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "digits": Preset(
         "the bundled 8x8 handwritten digits (1,797 x 64, 10 classes)", "images",
-        hidden=(32,), activation="tanh", epochs=3, lr=0.01, batch_size=32, standardize=True,
+        hidden=(32,), activation="tanh", epochs=5, lr=0.01, batch_size=32, standardize=True,
     ),
     "moons": Preset(
         "two interleaving half circles (make_moons, 100 points, noise 0.1) with micrograd's demo network "
