@@ -103,24 +103,22 @@ def load_data(name: str, seed: int, options: dict[str, Any] | None = None) -> tu
 # -- argument types ----------------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+        value = minimum - 1  # "1.5", "a": not a whole number
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, "a positive whole number")
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+    return _whole_number(text, 0, "a whole number >= 0")
 
 
 def _positive_float(text: str) -> float:
@@ -159,17 +157,17 @@ def _percent(fraction: float) -> str:
 # -- output files, checked before any training ---------------------------------------------------------------
 
 
-def writable_file(option: str, path: str, example: str) -> Path:
+def writable_file(option: str, path: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
     """``path`` as a Path if a file can be written there, else a UsageError that says why.
 
-    It must name a file (not a directory, not a bare suffix such as ".svg") in an existing directory,
-    and the file must be creatable: it is opened for appending (an existing file is not changed) and,
-    if it did not exist, removed again.
+    It must name a file in an existing directory: not a directory, and not one of ``suffixes`` alone
+    (".svg" is a hidden file without a format, not an SVG). The file must be creatable: it is opened
+    for appending (an existing file is not changed) and, if it did not exist, removed again.
     """
     target = Path(path)
     if not path or path.endswith(("/", os.sep)) or target.is_dir():
         raise UsageError(f"{option}: {path!r} is a directory; give a file name such as {example}")
-    if target.name.startswith(".") and not target.suffix and "." + target.name.lstrip(".") == target.name:
+    if target.name.lower() in suffixes:
         raise UsageError(f"{option}: {path!r} is only a suffix; give a file name such as {example}")
     if not target.parent.is_dir():
         raise UsageError(f"{option}: the directory {str(target.parent)!r} does not exist")
@@ -188,14 +186,14 @@ def _plot_file(path: str) -> Path:
     """The file ``--plot`` will write: matplotlib's format for the suffix, PNG (and ".png") without one."""
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError(f"--plot: {PLOT_INSTALL_HINT}")
-    target = writable_file("--plot", path, "curves.png")
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    target = writable_file("--plot", path, "curves.png", tuple(f".{name}" for name in formats))
     suffix = target.suffix.lstrip(".").lower()
     if not suffix:
         # matplotlib would add ".png" itself; add it here so that the message names the real file
         return writable_file("--plot", path + ".png", "curves.png")
-    from matplotlib.figure import Figure
-
-    formats = Figure().canvas.get_supported_filetypes()
     if suffix not in formats:
         raise UsageError(f"--plot: cannot write a .{suffix} file; use one of: {', '.join(sorted(formats))}")
     return target
@@ -204,7 +202,7 @@ def _plot_file(path: str) -> Path:
 def _graph_file(path: str) -> Path:
     if not path.lower().endswith(GRAPH_SUFFIXES):
         raise UsageError(f"--graph: write an .svg (or .dot) file, got {path!r}; .png and .pdf need a system Graphviz")
-    return writable_file("--graph", path, "graph.svg")
+    return writable_file("--graph", path, "graph.svg", GRAPH_SUFFIXES)
 
 
 # -- the subcommands ------------------------------------------------------------------------------------------
@@ -366,7 +364,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.momentum != 0.0 and args.optimizer != "sgd":
         raise UsageError("--momentum applies to --optimizer sgd only")
     plot = None if args.plot is None else _plot_file(args.plot)
-    model_file = None if args.save is None else writable_file("--save", args.save, "model.json")
+    model_file = None if args.save is None else writable_file("--save", args.save, "model.json", (".json",))
 
     X_train, X_test, y_train, y_test, classes = _split(args.data, args.seed, args.test_size)
     nclasses = len(classes)

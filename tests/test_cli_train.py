@@ -83,6 +83,7 @@ BAD_OPTIONS = [
     (["train", "--plot", ".png"], "--plot: '.png' is only a suffix"),
     (["train", "--save", "/no/such/dir/model.json"], "--save: the directory '/no/such/dir' does not exist"),
     (["train", "--save", "tests/"], "--save: 'tests/' is a directory; give a file name such as model.json"),
+    (["train", "--save", ".json"], "--save: '.json' is only a suffix; give a file name such as model.json"),
     (["train", "--data", "mnist"], "argument --data: invalid choice: 'mnist'"),
     (["train", "--data", "digits", "--loss", "hinge"], "--loss hinge needs two classes (a one-output network); digits has 10"),
     (["train", "--loss", "mse"], "argument --loss: invalid choice: 'mse'"),
