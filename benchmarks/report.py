@@ -215,7 +215,7 @@ def render(info: dict[str, Any], workloads: Sequence[WorkloadResult], command: s
     table, noisy = time_table(timed)
     out += [table, ""]
     out.append(
-        "median/min/max: wall time of one unit (W1 one training step, W2/W3 forward + backward, W5 and W7 "
+        "median/min/max: wall time of one unit (W1 one training step, W2/W3 forward + backward, W5 and W8 "
         "one epoch, W6 one gradcheck); fwd/bwd µs/op: median phase time per operation node; GC: share of the time "
         "spent in CPython's cyclic garbage collector; time ÷ chainrule's: this engine's median over "
         "chainrule's, measured in this run."

@@ -1,4 +1,4 @@
-"""The timed workloads W1, W2, W3, W5, W6 and W7 (W4, memory, is in ``memory``).
+"""The timed workloads W1, W2, W3, W5, W6 and W8 (W4, memory, is in ``memory``).
 
 Each graph is built by one function that takes an ``Engine`` (see ``engines``), so chainrule,
 micrograd and PyTorch build the same operations in the same order. Before a workload is timed, every
@@ -160,8 +160,8 @@ class Config:
     w3_products: int = 100_000
     w4_ops: int = 100_000
     w5_samples: int = 150
-    w7_samples: int = 320  # training images in W7's epoch (the CLI's split has 1,438)
-    w7_batch_size: int = 32
+    w8_samples: int = 320  # training images in W8's epoch (the CLI's split has 1,438)
+    w8_batch_size: int = 32
     seed: int = 0
 
     @classmethod
@@ -175,8 +175,8 @@ class Config:
             w3_products=1_000,
             w4_ops=2_000,
             w5_samples=5,
-            w7_samples=8,
-            w7_batch_size=4,
+            w8_samples=8,
+            w8_batch_size=4,
         )
 
 
@@ -845,18 +845,18 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
 
 
 # ---------------------------------------------------------------------------------------------------
-# W7: one epoch of the digits network through nn.fit
+# W8: one epoch of the digits network through nn.fit
 # ---------------------------------------------------------------------------------------------------
 
 
-def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
+def run_w8(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
     """One epoch of ``nn.fit`` on the digits: ``nn.MLP(64, [32, 10], activation="tanh")`` (the network
     of ``chainrule train --data digits``), mini-batch SGD on the mean cross entropy.
 
-    The images are the first ``cfg.w7_samples`` of the command line's standardised training split;
+    The images are the first ``cfg.w8_samples`` of the command line's standardised training split;
     SGD (lr 0.1) rather than the command line's Adam, so that every engine runs the same update.
     """
-    n, batch = cfg.w7_samples, cfg.w7_batch_size
+    n, batch = cfg.w8_samples, cfg.w8_batch_size
     sizes = [32, 10]
     title = f"digits 64-32-10 tanh/softmax, one nn.fit epoch, mini-batches of {batch}, SGD ({n} images)"
     size = {"samples": n, "batch_size": batch, "layers": [64, *sizes]}
@@ -865,7 +865,7 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     except ImportError as exc:
         reason = f"nn is not available ({exc})"
         results = {name: EngineResult("skipped", reason) for name in (*engines, *skipped)}
-        return WorkloadResult("W7", title, size, results)
+        return WorkloadResult("W8", title, size, results)
 
     X_all, y_all = load_digits(return_X_y=True)
     X_train, _, y_train, _ = train_test_split(X_all, y_all, test_size=0.2, seed=0)
@@ -918,4 +918,4 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
             f"a full epoch of the {full:,} training images would take about {estimate:.1f} s with nn.fit "
             f"(this run's median, scaled from {n} images)"
         )
-    return WorkloadResult("W7", title, size, _ordered(results), notes)
+    return WorkloadResult("W8", title, size, _ordered(results), notes)

@@ -123,16 +123,19 @@ def load_digits(return_X_y: bool = False) -> Dataset | tuple[np.ndarray, np.ndar
     )
 
 
-def make_rng(seed: Seed, what: str = "seed") -> np.random.Generator:
-    """``numpy.random.default_rng(seed)`` for an int >= 0, a Generator (used as is) or None (fresh
-    randomness); anything else is a clear error naming ``what``."""
+def make_rng(seed: Seed, caller: str) -> np.random.Generator:
+    """``numpy.random.default_rng(seed)`` for a whole number >= 0, a Generator (used as is) or None
+    (fresh randomness); anything else is a TypeError or ValueError naming ``caller``."""
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise TypeError(f"{what} must be an int >= 0, a numpy.random.Generator or None, got {type(seed).__name__}: {seed!r}")
-    if seed < 0:
-        raise ValueError(f"{what} must be an int >= 0, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"{caller}: seed must be a whole number >= 0, got {seed!r}")
+        return np.random.default_rng(int(seed))
+    raise TypeError(
+        f"{caller}: seed must be a whole number >= 0, a numpy.random.Generator or None, "
+        f"got {type(seed).__name__}: {seed!r}"
+    )
 
 
 def _check_count(n: object, what: str, minimum: int) -> int:
@@ -162,7 +165,7 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> t
     """
     n = _check_count(n_samples, "make_moons: n_samples", 2)
     sd = _check_noise(noise, "make_moons")
-    rng = make_rng(seed, "make_moons: seed")
+    rng = make_rng(seed, "make_moons")
     n_outer = n // 2
     n_inner = n - n_outer
     t_outer = np.linspace(0.0, np.pi, n_outer)
@@ -198,7 +201,7 @@ def make_spirals(
     n = _check_count(n_per_class, "make_spirals: n_per_class", 1)
     k = _check_count(classes, "make_spirals: classes", 2)
     sd = _check_noise(noise, "make_spirals")
-    rng = make_rng(seed, "make_spirals: seed")
+    rng = make_rng(seed, "make_spirals")
     radius = np.arange(1, n + 1) / n
     arms = []
     for arm in range(k):
@@ -238,7 +241,7 @@ def train_test_split(
         raise ValueError(f"X and y must have one row per sample: X has {n_rows} rows, y has {len(y_arr)} labels")
     if not isinstance(test_size, numbers.Real) or not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
-    rng = make_rng(seed, "train_test_split: seed")
+    rng = make_rng(seed, "train_test_split")
     train_idx: list[int] = []
     test_idx: list[int] = []
     for label in np.unique(y_arr):

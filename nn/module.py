@@ -181,7 +181,7 @@ class Neuron(Module):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a neuron's name must be a non-empty str, got {name!r}")
         self.name = name
-        rng = make_rng(seed, "Neuron: seed")
+        rng = make_rng(seed, f"Neuron {name}")
         bound = init_bound(self.nin, fan_out, self.activation)
         initial = rng.uniform(-bound, bound, size=self.nin).tolist()
         # Made in the neuron's scope ("L1.n2", the scope its forward pass runs in), so that a drawing
@@ -245,7 +245,7 @@ class Layer(Module):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a layer's name must be a non-empty str, got {name!r}")
         self.name = name
-        rng = make_rng(seed, "Layer: seed")
+        rng = make_rng(seed, f"Layer {name}")
         self.neurons: list[Neuron] = [
             Neuron(self.nin, self.activation, name=f"{name}.n{j}", seed=rng, fan_out=self.nout)
             for j in range(1, self.nout + 1)
@@ -374,7 +374,7 @@ class MLP(Module):
         sizes = [_check_size(n, f"layer size nouts[{k}]") for k, n in enumerate(given)]
         self.activation = check_activation(activation)
         self.nouts = sizes
-        rng = make_rng(seed, "MLP: seed")
+        rng = make_rng(seed, "MLP")
         fan_ins = [self.nin, *sizes[:-1]]
         last = len(sizes)
         self.layers: list[Layer] = [

@@ -254,7 +254,7 @@ def fit(
         test_rows = _rows(test_data[0], model, "fit (test_data)")
         test_labels = _labels(test_data[1], len(test_rows), noutputs, "fit (test_data)")
     opt = _make_optimizer(model, optimizer, lr, momentum)
-    rng = make_rng(seed, "fit: seed")
+    rng = make_rng(seed, "fit")
 
     tqdm, is_widget = _progress_bar_class()
 

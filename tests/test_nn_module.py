@@ -387,5 +387,5 @@ def test_forward_numpy_agrees_with_the_graph(activation: str) -> None:
 
 @pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), ("a", TypeError), (True, TypeError)])
 def test_bad_seeds_are_clear_errors(seed: object, error: type) -> None:
-    with pytest.raises(error, match="MLP: seed must be an int >= 0"):
+    with pytest.raises(error, match="MLP: seed must be a whole number >= 0"):
         nn.MLP(2, [1], seed=seed)  # type: ignore[arg-type]

@@ -169,7 +169,7 @@ def test_loss_errors() -> None:
         nn.fit(nn.MLP(2, [3], seed=0), X, y, loss="hinge", progress=False)
     with pytest.raises(ValueError, match=r"y holds class 2, but the model has one output \(two classes\)"):
         nn.fit(nn.MLP(2, [1], seed=0), X, y, progress=False)
-    with pytest.raises(ValueError, match="fit: seed must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match="fit: seed must be a whole number >= 0, got -1"):
         nn.fit(nn.MLP(2, [3], seed=0), X, y, seed=-1, progress=False)
 
 
