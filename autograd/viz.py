@@ -1,14 +1,29 @@
 """Draw a computation graph with every node's value and gradient: ``draw(root)``.
 
-This is the only module of chainrule that imports ``graphviz``; the engine works without it. The
-DOT text is built with the ``graphviz`` package and turned into an image by ``autograd.render``: the
-system ``dot`` program when it is installed, otherwise Graphviz compiled to WebAssembly, in-process,
-so that ``pip install`` alone is enough to see a graph in Jupyter.
+This is the only module of chainrule that imports ``graphviz`` (``autograd.animate`` builds on it);
+the engine works without it. The DOT text is built with the ``graphviz`` package and turned into an image
+by ``autograd.render``: the system ``dot`` program when it is installed, otherwise Graphviz compiled to
+WebAssembly, in-process, so that ``pip install`` alone is enough to see a graph in Jupyter. PNG is made
+from the SVG by a rasterizer installed from PyPI (``resvg-py``), so it needs no system Graphviz either.
+
+How a drawing stays readable at the size of a network:
+
+* the network's inputs (the unscoped inputs that feed scoped nodes) stand on one rank, in the natural
+  order of their labels (x1, x2, ..., x10); collapsed boxes that sit side by side in a frame keep the
+  natural order of their scopes (L1.n1 above L1.n2 above L1.n10), so two drawings of the same graph
+  agree, whatever order the nodes were made in;
+* an arrow from one top-level scope into another is at least two ranks long, so that the layers of a
+  network follow each other from left to right instead of climbing a staircase;
+* frame titles are drawn last, on a white halo, so arrows pass under them;
+* in Jupyter a drawing fits the cell's width, with buttons to zoom and a drag to pan (``autograd.viewer``).
 """
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from functools import lru_cache
 from numbers import Integral
 from os import PathLike
 from pathlib import Path
@@ -17,6 +32,7 @@ from typing import Any, Iterable, Sequence, Union
 import graphviz
 
 from . import render as _render
+from . import viewer as _viewer
 from .engine import Value, describe, topological_order
 
 DEFAULT_MAX_NODES = 1500
@@ -36,22 +52,39 @@ BOX_FILL = "#e6e0f8"  # lavender
 FAILED_FILL = "#ffc9c9"
 RED = "#c00000"
 GREY = "#666666"
+UNKNOWN_GREY = "#9a9a9a"
+"""The colour of a gradient that no backward pass has computed ("grad ?")."""
+UNKNOWN = "?"
+"""What a drawing shows in place of a number that is not computed yet: ``grad ?``."""
 FONT = "Helvetica"
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 _MAX_OUTPUTS_SHOWN = 3
+_SVG = "{http://www.w3.org/2000/svg}"
+ET.register_namespace("", "http://www.w3.org/2000/svg")
+ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 
 class GraphTooLargeError(ValueError):
     """The graph has more nodes to draw than ``max_nodes``; the message says how to draw less."""
 
 
-class Drawing:
-    """A drawn computation graph: DOT text that renders to SVG (or png, pdf, ... with a system Graphviz).
+def grad_computed(node: Value) -> bool:
+    """Whether a backward pass has written ``node.grad`` (False: the grad is drawn as "grad ?").
 
-    In Jupyter a Drawing shows itself as SVG. ``.graph`` is the ``graphviz.Digraph``, for anyone who
-    wants to restyle it before rendering. Its node names are stable: ``v<i>`` is the value
-    ``topological_order(root)[i]``, ``o<i>`` the operation that made it, ``b<j>`` a collapsed scope's
-    box, and scope frames are the subgraphs ``cluster_<k>``.
+    Reads the engine's ``grad_pass`` (0 until a backward pass reaches the node); an engine without it
+    cannot tell, and every grad counts as computed.
+    """
+    return getattr(node, "grad_pass", None) != 0
+
+
+class Drawing:
+    """A drawn computation graph: DOT text that renders to SVG, PNG (and pdf, ... with a system Graphviz).
+
+    In Jupyter a Drawing shows itself as HTML: the SVG, fitted to the cell's width, with buttons to
+    zoom and a drag to pan. ``.graph`` is the ``graphviz.Digraph``, for anyone who wants to restyle it
+    before rendering. Its node names are stable: ``v<i>`` is the value ``topological_order(root)[i]``,
+    ``o<i>`` the operation that made it, ``b<j>`` a collapsed scope's box, and scope frames are the
+    subgraphs ``cluster_<k>``.
 
     Attributes:
         graph: the ``graphviz.Digraph`` the drawing is made of.
@@ -69,51 +102,61 @@ class Drawing:
         return self.graph.source
 
     def render(self, format: str = "svg", renderer: str = "auto") -> bytes:
-        """The drawing as an image in ``format`` ("svg"; "png", "pdf", ... need a system Graphviz).
+        """The drawing as an image in ``format``: "svg" and "png" work everywhere; "pdf" and the other
+        Graphviz formats need a system Graphviz.
 
         ``renderer`` is "auto" (system ``dot`` if on PATH, else the built-in WebAssembly Graphviz),
-        "system" or "wasm". Raises ``autograd.render.RenderError`` if the format cannot be made; the
-        message says what to install.
+        "system" or "wasm"; it lays the graph out (PNG is then rasterized from the SVG). Raises
+        ``autograd.render.RenderError`` if the format cannot be made; the message says what to install.
         """
+        if format == "svg":
+            return self.svg(renderer).encode("utf-8")
+        if format == "png":
+            return _render.svg_to_png(self.svg(renderer))
         return _render.render(self.source, format=format, renderer=renderer)
 
     def svg(self, renderer: str = "auto") -> str:
-        """The drawing as SVG text (cached: showing it again does not lay it out again)."""
+        """The drawing as SVG text (cached: showing it again does not lay it out again).
+
+        The SVG is Graphviz's, with frame titles moved on top of the arrows and grads not computed
+        yet in grey.
+        """
         source = self.source
         if self._svg_cache is None or self._svg_cache[0] != source:
-            self._svg_cache = (source, self.render("svg", renderer).decode("utf-8"))
+            raw = _render.render(source, format="svg", renderer=renderer).decode("utf-8")
+            self._svg_cache = (source, finish_svg(raw))
         return self._svg_cache[1]
 
     def save(self, path: Union[str, PathLike], format: str | None = None, renderer: str = "auto") -> Path:
         """Write the drawing to ``path`` and return the path.
 
-        The format comes from the file's suffix unless ``format`` is given: ``.svg`` works everywhere,
-        ``.png``, ``.pdf`` and the other Graphviz formats need the system ``dot``; ``.dot`` or ``.gv``
-        writes the DOT text itself. The image is made before the file is opened, so a format that
-        cannot be made leaves no file behind.
+        The format comes from the file's suffix unless ``format`` is given: ``.svg`` and ``.png`` work
+        everywhere (PNG at twice the SVG's size, for sharp text), ``.pdf`` and the other Graphviz
+        formats need the system ``dot``, ``.dot`` or ``.gv`` writes the DOT text itself. The image is
+        made before the file is opened, so a format that cannot be made leaves no file behind.
         """
         path = Path(path)
-        if format is None:
-            format = path.suffix.lower().lstrip(".")
-            if not format:
-                raise ValueError(
-                    f"cannot tell the format of {str(path)!r}: give it a suffix such as .svg, or pass format="
-                )
-        if format in ("dot", "gv"):
-            content = self.source.encode("utf-8")
-        elif format == "svg":
-            content = self.svg(renderer).encode("utf-8")
-        else:
-            content = self.render(format, renderer)
+        format = format_of(path, format)
+        content = self.source.encode("utf-8") if format in ("dot", "gv") else self.render(format, renderer)
         path.write_bytes(content)
         return path
 
-    def _repr_svg_(self) -> str:
-        """Jupyter shows a Drawing as SVG."""
-        return self.svg()
+    def _repr_html_(self) -> str:
+        """Jupyter shows a Drawing as its SVG in a frame that fits the cell (zoom and pan)."""
+        return _viewer.frame_html(self.svg())
 
     def __repr__(self) -> str:
         return f"<Drawing of {self.node_count} nodes: .source is the DOT text, .save(path) writes it>"
+
+
+def format_of(path: Path, format: str | None) -> str:
+    """``format`` if given, else the suffix of ``path`` (``.PNG`` -> "png"); a ValueError if there is none."""
+    if format is not None:
+        return format
+    suffix = path.suffix.lower().lstrip(".")
+    if not suffix:
+        raise ValueError(f"cannot tell the format of {str(path)!r}: give it a suffix such as .svg, or pass format=")
+    return suffix
 
 
 def draw(
@@ -128,16 +171,16 @@ def draw(
 ) -> Drawing:
     """Draw the computation graph of ``root`` with each node's data and gradient.
 
-    Run ``root.backward()`` first to see gradients (before it they are all 0). Drawing reads the
-    graph and changes nothing in it.
+    Drawing reads the graph and changes nothing in it. Before ``root.backward()`` the grads are drawn
+    as ``grad ?``: no backward pass has computed them yet.
 
     Legend:
         * Every value is a rounded box with one line per field: its label (if it has one), ``data``
-          and ``grad``, the numbers with ``digits`` significant digits (1e-05 stays 1e-05).
+          and ``grad``, the numbers with ``digits`` significant digits (1e-05 stays 1e-05). A grad that
+          no backward pass has computed yet reads ``grad ?``, in grey italics.
         * Fill colour tells the kind of value: light blue = input (``Value``), amber = parameter
           (``Parameter``), light grey with a dashed border = constant (a plain number in the
-          expression, such as the 2 in ``x * 2`` or the -1 of ``a - b``), white = intermediate
-          (computed) value.
+          expression, such as the 2 in ``x * 2``), white = intermediate (computed) value.
         * The root (the node passed to ``draw``, whose grad is 1) is light green with a thick border.
         * Each operation is a small grey ellipse naming the primitive ("+", "*", "**2", "exp",
           "tanh", ...); arrows run from its operands into it and from it to the value it makes. An
@@ -150,6 +193,9 @@ def draw(
           depth into one lavender 3-D box showing the scope's name, its node count and the values
           it hands out of the scope; an arrow into a box stands for all the arrows from that tail
           into the box's nodes ("×n" counts them when n > 1).
+        * A network reads from left to right: its inputs stand in one column in label order (x1 on
+          top), and the neurons of a layer keep the order of their names (n1 on top), in every
+          drawing of the same graph.
         * With ``check=report`` a node whose gradient check failed is red (fill, border and text),
           with the lines "CHECK FAILED", "analytic ..." and "numeric ..."; a passed check adds the
           line "check ok", any other status "check: <status>". A collapsed box with failures inside
@@ -171,16 +217,37 @@ def draw(
         rankdir: "LR" (inputs on the left, the default), "TB", "RL" or "BT".
 
     Returns:
-        a ``Drawing``: ``.source`` is the DOT text, ``.save("graph.svg")`` writes it, and in Jupyter
-        it shows itself.
+        a ``Drawing``: ``.source`` is the DOT text, ``.save("graph.svg")`` or ``.save("graph.png")``
+        writes it, and in Jupyter it shows itself.
 
     Raises:
         GraphTooLargeError: too many nodes to draw (nothing is built; a 100,000-node graph is
             refused at once).
         TypeError, ValueError: a bad argument, named in the message.
     """
+    return plan(root, local_grads=local_grads, check=check, collapse=collapse, max_nodes=max_nodes,
+                digits=digits, rankdir=rankdir, caller="draw").drawing  # fmt: skip
+
+
+# -- what gets drawn --------------------------------------------------------------------------------
+def plan(
+    root: Value,
+    *,
+    local_grads: bool,
+    check: Iterable[Any] | None,
+    collapse: Union[int, str, None],
+    max_nodes: int,
+    digits: int,
+    rankdir: str,
+    caller: str,
+    names: dict[Value, str] | None = None,
+) -> "_Builder":
+    """Check the arguments, size the drawing and build it; the builder knows which shape shows which node.
+
+    ``names`` gives a name to show on a node that has no label (the animation shows ``#i``).
+    """
     if not isinstance(root, Value):
-        raise TypeError(f"draw() needs the Value whose graph to draw, got {type(root).__name__}: {root!r}")
+        raise TypeError(f"{caller}() needs the Value whose graph to draw, got {type(root).__name__}: {root!r}")
     depth = _collapse_depth(collapse)
     _check_int("max_nodes", max_nodes, 1)
     _check_int("digits", digits, 1, 17)
@@ -191,13 +258,13 @@ def draw(
     boxes = _box_names(order, depth)
     count = _drawn_count(order, boxes)
     if count > max_nodes:
-        raise GraphTooLargeError(_too_large_message(order, count, max_nodes, depth))
+        raise GraphTooLargeError(_too_large_message(order, count, max_nodes, depth, caller))
     checks = _index_report(check, order) if check is not None else {}
-    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir)
-    return Drawing(builder.build(), count)
+    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {})
+    builder.build()
+    return builder
 
 
-# -- what gets drawn --------------------------------------------------------------------------------
 def _collapse_depth(collapse: Union[int, str, None]) -> int:
     """``collapse`` as a scope depth (0 = collapse nothing)."""
     if collapse is None:
@@ -245,7 +312,7 @@ def _drawn_count(order: Sequence[Value], boxes: dict[Value, str]) -> int:
     return count
 
 
-def _too_large_message(order: Sequence[Value], count: int, max_nodes: int, depth: int) -> str:
+def _too_large_message(order: Sequence[Value], count: int, max_nodes: int, depth: int, caller: str = "draw") -> str:
     values = len(order)
     lines = [
         f"this graph has {values:,} values and would draw {count:,} shapes, more than max_nodes={max_nodes:,}; "
@@ -265,7 +332,7 @@ def _too_large_message(order: Sequence[Value], count: int, max_nodes: int, depth
             lines.append("  * collapse scopes (layers, neurons) into one box each: " + "; ".join(options))
     else:
         lines.append("  * build the network's nodes inside autograd.scope(...) blocks, then draw with collapse=1")
-    lines.append(f"  * or raise the limit: draw(..., max_nodes={count})")
+    lines.append(f"  * or raise the limit: {caller}(..., max_nodes={count})")
     return "\n".join(lines)
 
 
@@ -298,6 +365,15 @@ def _failed(rows: Sequence[Any]) -> list[Any]:
     return [row for row in rows if not row.ok]
 
 
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key that reads runs of digits as numbers: "L1.n2" < "L1.n10", "x2" < "x10"."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _top_scope(scope: str) -> str:
+    return scope.partition(".")[0]
+
+
 # -- building the DOT -------------------------------------------------------------------------------
 @dataclass
 class _BoxInfo:
@@ -311,7 +387,12 @@ class _BoxInfo:
 
 
 class _Builder:
-    """Builds the ``graphviz.Digraph`` for ``draw`` from the already-sized plan."""
+    """Builds the ``graphviz.Digraph`` for ``draw`` from the already-sized plan.
+
+    After ``build()`` it also tells which drawn shape shows a node (``unit``), which text lines show
+    its numbers (``data_line``, ``grad_line``, ``box_line``), and the arrows as (tail, head) pairs:
+    what ``autograd.animate`` needs to bring a drawing to life.
+    """
 
     def __init__(
         self,
@@ -322,6 +403,7 @@ class _Builder:
         local_grads: bool,
         digits: int,
         rankdir: str,
+        names: dict[Value, str],
     ) -> None:
         self.root = root
         self.order = order
@@ -329,6 +411,8 @@ class _Builder:
         self.checks = checks
         self.local_grads = local_grads
         self.digits = digits
+        self.rankdir = rankdir
+        self.names = names
         self.ids = {node: i for i, node in enumerate(order)}
         # Record fields stack top to bottom when the graph runs left to right; braces turn them.
         self.vertical_fields = rankdir in ("LR", "RL")
@@ -339,10 +423,14 @@ class _Builder:
             edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.7"},
         )
         self.clusters: dict[str, graphviz.Digraph] = {}  # scope -> its frame
+        self.box_ids: dict[str, str] = {}  # collapsed scope -> its box's DOT name
+        self.box_info: dict[str, _BoxInfo] = {}
+        self.edges: list[tuple[str, str]] = []  # every arrow drawn, (tail, head), once per pair
+        self.drawing = Drawing(self.graph, 0)
 
     def build(self) -> graphviz.Digraph:
-        box_info = self._box_info()
-        box_ids = {name: f"b{i}" for i, name in enumerate(box_info)}
+        self.box_info = self._box_info()
+        self.box_ids = {name: f"b{i}" for i, name in enumerate(sorted(self.box_info, key=natural_key))}
         for node in self.order:
             if node in self.boxes:
                 continue
@@ -364,40 +452,116 @@ class _Builder:
                         "tooltip": _escape(f"op {node.op!r} making {describe(node)}"),
                     },
                 )
-        for name, info in box_info.items():
+        for name in sorted(self.box_info, key=natural_key):
+            info = self.box_info[name]
             parent_scope = name.rpartition(".")[0]
             label = graphviz.nohtml(self._box_label(info))
-            self._frame(parent_scope).node(box_ids[name], label, _attributes=self._box_style(info))
+            self._frame(parent_scope).node(self.box_ids[name], label, _attributes=self._box_style(info))
+        self._keep_order()
         self._close_frames()
-        self._edges(box_ids)
+        self._edges()
+        self.drawing.node_count = _drawn_count(self.order, self.boxes)
         return self.graph
 
-    def _unit(self, node: Value, box_ids: dict[str, str]) -> str:
+    def unit(self, node: Value) -> str:
         """The drawn shape a node's value is shown in: its own value node or its scope's box."""
         box = self.boxes.get(node)
-        return box_ids[box] if box is not None else f"v{self.ids[node]}"
+        return self.box_ids[box] if box is not None else f"v{self.ids[node]}"
 
-    def _edges(self, box_ids: dict[str, str]) -> None:
+    @property
+    def grad_label(self) -> str:
+        """How a local derivative sits on its arrow: a "label" makes room for itself, but Graphviz then
+        doubles every rank, and arrows between frames take detours around them; so a drawing with
+        frames uses an "xlabel", placed after the layout."""
+        return "xlabel" if self.clusters or self.box_info else "label"
+
+    def _edges(self) -> None:
         into_boxes: dict[tuple[str, str], int] = {}  # (tail, box) -> how many arrows it stands for
+        drawn: dict[tuple[str, str], None] = {}
         for node in self.order:
             if not node.parents:
                 continue
             box = self.boxes.get(node)
             i = self.ids[node]
             for parent, local in zip(node.parents, node.local_grads):
-                tail = self._unit(parent, box_ids)
+                tail = self.unit(parent)
                 if box is not None:
                     if self.boxes.get(parent) != box:
-                        key = (tail, box_ids[box])
+                        key = (tail, self.box_ids[box])
                         into_boxes[key] = into_boxes.get(key, 0) + 1
-                elif self.local_grads:
-                    self.graph.edge(tail, f"o{i}", label=self._number(local), _attributes={"fontcolor": GREY})
-                else:
-                    self.graph.edge(tail, f"o{i}")
+                    continue
+                attributes = self._stretch(parent, node)
+                if self.local_grads:
+                    attributes["fontcolor"] = GREY
+                    attributes[self.grad_label] = self._number(local)
+                self.graph.edge(tail, f"o{i}", _attributes=attributes)
+                drawn[(tail, f"o{i}")] = None
             if box is None:
                 self.graph.edge(f"o{i}", f"v{i}")
+                drawn[(f"o{i}", f"v{i}")] = None
         for (tail, head), n in into_boxes.items():
             self.graph.edge(tail, head, label=f"×{n}" if n > 1 else None, _attributes={"fontcolor": GREY})
+            drawn[(tail, head)] = None
+        self.edges = list(drawn)
+
+    @staticmethod
+    def _stretch(parent: Value, node: Value) -> dict[str, str]:
+        """An arrow from one top-level scope into an operation of another spans two ranks, so that the
+        head's scope starts right of the whole tail scope, with room for its own leaves (the weights of
+        the next layer): the layers of a network then follow each other instead of forming a staircase.
+        (Arrows into collapsed boxes need no room: stretching them only sends them on detours.)"""
+        tail, head = _top_scope(parent.scope), _top_scope(node.scope)
+        return {"minlen": "2"} if tail and head and tail != head else {}
+
+    # keeping the order of inputs and of sibling boxes
+    def _keep_order(self) -> None:
+        """Chain, with invisible arrows in ``rank=same`` groups, what must stand in a fixed order.
+
+        * The network's inputs (unscoped input leaves that feed scoped nodes), in label order.
+        * Sibling collapsed boxes (same frame) at the same depth in the graph, in scope order (boxes at
+          different depths depend on one another and are not chained).
+        """
+        groups: list[tuple[str, list[str]]] = []  # (scope of the frame, chained DOT names in order)
+        feeds_a_scope = {parent for node in self.order if node.scope for parent in node.parents}
+        inputs = [
+            node
+            for node in self.order
+            if node.role == "input" and not node.scope and node not in self.boxes and node in feeds_a_scope
+        ]
+        if len(inputs) > 1:
+            labelled = sorted((n for n in inputs if n.label), key=lambda n: natural_key(n.label))
+            groups.append(("", [self.unit(n) for n in labelled + [n for n in inputs if not n.label]]))
+        depth = self._depths()
+        siblings: dict[tuple[str, int], list[str]] = {}
+        for name in sorted(self.box_info, key=natural_key):
+            box_id = self.box_ids[name]
+            siblings.setdefault((name.rpartition(".")[0], depth[box_id]), []).append(box_id)
+        groups += [(scope, ids) for (scope, _), ids in siblings.items() if len(ids) > 1]
+        if not groups:
+            return
+        self.graph.attr(remincross="false")  # the final pass of crossing reduction breaks the chains
+        top_first, framed_top_first = _flat_edge_direction(self.rankdir)
+        for scope, names in groups:
+            if (framed_top_first if scope else top_first) is False:
+                names = names[::-1]
+            with self._frame(scope).subgraph() as same:
+                same.attr(rank="same")
+                same.edge_attr.update(style="invis")
+                same.edges(list(zip(names, names[1:])))
+
+
+    def _depths(self) -> dict[str, int]:
+        """The longest path (in drawn arrows) from a source to each drawn shape."""
+        depth: dict[str, int] = {}
+        for node in self.order:
+            unit = self.unit(node)
+            d = depth.get(unit, 0)
+            for parent in node.parents:
+                tail = self.unit(parent)
+                if tail != unit:
+                    d = max(d, depth.get(tail, 0) + (1 if unit.startswith("b") else 2))
+            depth[unit] = d
+        return depth
 
     # frames (graphviz clusters), one per scope that holds a drawn node or box
     def _frame(self, scope: str) -> graphviz.Digraph:
@@ -425,8 +589,9 @@ class _Builder:
             )
 
     def _close_frames(self) -> None:
-        """Put each frame into its enclosing one, innermost first (``subgraph`` copies what is there)."""
-        for scope in sorted(self.clusters, key=lambda s: s.count("."), reverse=True):
+        """Put each frame into its enclosing one, innermost first (``subgraph`` copies what is there);
+        siblings go in the natural order of their names, which is where Graphviz starts its layout."""
+        for scope in sorted(self.clusters, key=lambda s: (-s.count("."), natural_key(s))):
             parent = scope.rpartition(".")[0]
             (self.clusters[parent] if parent else self.graph).subgraph(self.clusters[scope])
 
@@ -434,13 +599,30 @@ class _Builder:
     def _number(self, x: float) -> str:
         return f"{x + 0.0:.{self.digits}g}"  # + 0.0 turns -0.0 into 0.0
 
+    def data_line(self, node: Value) -> str:
+        return f"data {self._number(node.data)}"
+
+    def grad_line(self, node: Value) -> str:
+        return f"grad {self._number(node.grad)}" if grad_computed(node) else f"grad {UNKNOWN}"
+
+    def box_line(self, node: Value, data: bool = True, grad: bool = True) -> str:
+        """The line of a box's output: ``L1.n1.a: data 0.232, grad 0.07779`` (``?`` for what is hidden)."""
+        shown_data = self._number(node.data) if data else UNKNOWN
+        shown_grad = self._number(node.grad) if grad and grad_computed(node) else UNKNOWN
+        return f"{self.name(node)}: data {shown_data}, grad {shown_grad}"
+
+    def name(self, node: Value) -> str:
+        """What a node is called in a box: its label, else its given name, else its op, else its role."""
+        return node.label or self.names.get(node) or node.op or node.role
+
     def _value_label(self, node: Value) -> str:
         """A record label: one field per line (label, data, grad, check results)."""
         fields = []
-        if node.label:
-            fields.append(node.label)
-        fields.append(f"data {self._number(node.data)}")
-        fields.append(f"grad {self._number(node.grad)}")
+        title = node.label or self.names.get(node)
+        if title:
+            fields.append(title)
+        fields.append(self.data_line(node))
+        fields.append(self.grad_line(node))
         for row in self.checks.get(node, ()):
             fields.extend(self._check_lines(row))
         text = "|".join(_record_field(f) for f in fields)
@@ -463,11 +645,14 @@ class _Builder:
     def _value_style(self, node: Value) -> dict[str, str]:
         role = node.role
         classes = [role]
+        tooltip = describe(node)
+        if not grad_computed(node):
+            tooltip += "; grad not computed yet: no backward pass has reached this node"
         style = {
             "shape": "Mrecord",
             "style": "filled,dashed" if role == "constant" else "filled",
             "fillcolor": FILL.get(role, "#ffffff"),
-            "tooltip": _escape(describe(node)),
+            "tooltip": _escape(tooltip),
         }
         if node is self.root:
             classes.append("root")
@@ -495,19 +680,23 @@ class _Builder:
             for parent in node.parents:
                 if parent in self.boxes and self.boxes[parent] != box:
                     handed_out.add(parent)
-        for node in self.order:  # outputs in creation order
-            if node in handed_out:
-                info[self.boxes[node]].outputs.append(node)
+        outputs = [node for node in self.order if node in handed_out]
+        for node in sorted(outputs, key=lambda n: natural_key(n.label) if n.label else ("~",)):
+            info[self.boxes[node]].outputs.append(node)  # labelled outputs first, in label order
         return info
+
+    def box_outputs_shown(self, name: str) -> list[Value]:
+        """The outputs whose line a collapsed box shows."""
+        return self.box_info[name].outputs[:_MAX_OUTPUTS_SHOWN]
 
     def _box_label(self, info: _BoxInfo) -> str:
         lines = [info.name, f"{info.nodes} nodes"]
         for node in info.outputs[:_MAX_OUTPUTS_SHOWN]:
-            lines.append(f"{_name(node)}: data {self._number(node.data)}, grad {self._number(node.grad)}")
+            lines.append(self.box_line(node))
         if len(info.outputs) > _MAX_OUTPUTS_SHOWN:
             lines.append(f"(+{len(info.outputs) - _MAX_OUTPUTS_SHOWN} more outputs)")
         if info.failed:
-            lines.append(f"{len(info.failed)} FAILED CHECKS")
+            lines.append(f"{len(info.failed)} FAILED CHECK{'S' if len(info.failed) != 1 else ''}")
             for node, row in info.failed[:_MAX_OUTPUTS_SHOWN]:
                 lines.append(f"{_name(node)}: analytic {self._any(row.analytic)}, numeric {self._any(row.numeric)}")
         return "\\n".join(_escape(line) for line in lines)
@@ -547,3 +736,96 @@ def _record_field(text: str) -> str:
     for char in "{}|<>":
         text = text.replace(char, "\\" + char)
     return text
+
+
+# -- Graphviz's direction of invisible ordering arrows ------------------------------------------------
+_PROBE = """digraph probe {{
+  rankdir={rankdir} remincross=false
+  s -> p; s -> q; s -> r; s -> t
+  {{rank=same; p -> q [style=invis]}}
+  subgraph cluster_frame {{ {{rank=same; r -> t [style=invis]}} }}
+}}"""
+
+
+def _flat_edge_direction(rankdir: str) -> tuple[bool | None, bool | None]:
+    """See ``_probe_direction``; asked again when the Graphviz in use changes (a ``dot`` comes on PATH)."""
+    return _probe_direction(rankdir, _render.find_dot())
+
+
+@lru_cache(maxsize=None)
+def _probe_direction(rankdir: str, dot: str | None) -> tuple[bool | None, bool | None]:
+    """Whether an invisible arrow a -> b in a ``rank=same`` group puts a first (on top for LR, on the
+    left for TB), outside and inside a frame; None when Graphviz could not be asked.
+
+    Graphviz turns the order of such arrows around inside frames when the graph runs left to right
+    (and its versions need not agree), so a tiny graph is laid out once per process to find out.
+    """
+    try:
+        svg = _render.render(_PROBE.format(rankdir=rankdir)).decode("utf-8")
+    except _render.RenderError:
+        return None, None
+    where = {}
+    for text in ET.fromstring(svg).iter(f"{_SVG}text"):
+        where[text.text] = (float(text.get("x", 0)), float(text.get("y", 0)))
+    axis = 1 if rankdir in ("LR", "RL") else 0
+    if not {"p", "q", "r", "t"} <= set(where):
+        return None, None
+    return where["p"][axis] < where["q"][axis], where["r"][axis] < where["t"][axis]
+
+
+# -- finishing Graphviz's SVG --------------------------------------------------------------------------
+def finish_svg(svg: str) -> str:
+    """Graphviz's SVG made easier to read and to script.
+
+    * Frame titles are moved after everything else, on a white halo, so no arrow covers them.
+    * A ``grad ?`` line is grey and italic.
+    * Every node and arrow group gets ``data-name`` (its DOT name, ``v3``, ``o3``, ``b0``) or
+      ``data-edge`` ("tail head"), which the animation uses to find it.
+    """
+    root = ET.fromstring(svg)
+    graph = root.find(f"{_SVG}g")
+    if graph is None:
+        return svg
+    titles = []
+    for group in graph.iter(f"{_SVG}g"):
+        kind = group.get("class", "").split()[:1]
+        title = group.find(f"{_SVG}title")
+        name = title.text if title is not None and title.text else ""
+        if kind == ["cluster"]:
+            for text in group.findall(f"{_SVG}text"):
+                group.remove(text)
+                titles.append(text)
+        elif kind == ["node"]:
+            group.set("data-name", name)
+        elif kind == ["edge"]:
+            group.set("data-edge", name.replace("->", " "))
+    for text in graph.iter(f"{_SVG}text"):
+        if (text.text or "").endswith(f" {UNKNOWN}") or f" {UNKNOWN}," in (text.text or ""):
+            mark_unknown(text)
+    if titles:
+        layer = ET.SubElement(graph, f"{_SVG}g", {"class": "frame-titles"})
+        for text in titles:
+            text.set("stroke", "white")
+            text.set("stroke-width", "4")
+            text.set("stroke-linejoin", "round")
+            text.set("paint-order", "stroke")
+            layer.append(text)
+    head, _, _ = svg.partition("<svg")
+    return head + ET.tostring(root, encoding="unicode")
+
+
+def mark_unknown(text: ET.Element) -> None:
+    """Draw a text line that holds a number not computed yet in grey italics."""
+    text.set("fill", UNKNOWN_GREY)
+    text.set("font-style", "italic")
+
+
+
+def __getattr__(name: str) -> Any:
+    """``autograd.viz.animate`` and ``Animation`` live in ``autograd.animate``, which imports this module;
+    they are looked up there when first asked for."""
+    if name in ("animate", "Animation"):
+        from . import animate as _animate
+
+        return getattr(_animate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 Node = Any
 
-ENGINE_NAMES = ("chainrule", "micrograd", "torch")
+ENGINE_NAMES = ("chainrule", "chainrule-py", "micrograd", "torch")
+"""chainrule-py is chainrule's engine run as plain Python (``autograd/engine.py`` uncompiled), beside the
+compiled one in the same process; where no compiled engine is built, both rows are plain Python."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Engine:
         sgd_step: ``p <- p - lr * dL/dp`` for every given parameter.
         count_ops: the number of operation (non-leaf) nodes in a root's graph.
         has_exp_log: whether nodes have ``exp``, ``log`` and ``sigmoid``.
+        hessian: the matrix of second derivatives of a root with respect to the given leaves, as rows
+            of floats; None for an engine without higher-order gradients.
     """
 
     name: str
@@ -47,6 +51,7 @@ class Engine:
     sgd_step: Callable[[Sequence[Node], float], None]
     count_ops: Callable[[Node], int]
     has_exp_log: bool
+    hessian: Optional[Callable[[Node, Sequence[Node]], list[list[float]]]] = None
 
 
 def _version(distribution: str) -> str:
@@ -71,7 +76,29 @@ def chainrule_version() -> str:
 
 # -- chainrule -----------------------------------------------------------------------------------------
 def _chainrule() -> Engine:
-    from autograd import Parameter, Value, topological_order
+    import autograd
+
+    return _chainrule_engine("chainrule", autograd.engine, "compiled" if autograd.COMPILED else "plain Python")
+
+
+def _chainrule_python() -> Engine:
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "chainrule_plain_python_engine"
+    module = sys.modules.get(name)
+    if module is None:
+        source = Path(__file__).resolve().parents[1] / "autograd" / "engine.py"
+        spec = importlib.util.spec_from_file_location(name, source)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return _chainrule_engine("chainrule-py", module, "plain Python")
+
+
+def _chainrule_engine(name: str, module: Any, mode: str) -> Engine:
+    Parameter, Value, topological_order = module.Parameter, module.Value, module.topological_order
 
     def backward(root: Node) -> None:
         root.backward()
@@ -88,8 +115,8 @@ def _chainrule() -> Engine:
         return sum(1 for node in topological_order(root) if node.parents)
 
     return Engine(
-        name="chainrule",
-        version=chainrule_version(),
+        name=name,
+        version=f"{chainrule_version()} ({mode})",
         leaf=Value,
         param=Parameter,
         backward=backward,
@@ -99,7 +126,23 @@ def _chainrule() -> Engine:
         sgd_step=sgd_step,
         count_ops=count_ops,
         has_exp_log=True,
+        hessian=_chainrule_hessian,
     )
+
+
+def _chainrule_hessian(root: Node, leaves: Sequence[Node]) -> list[list[float]]:
+    """``autograd.hessian`` (the gradient as a graph, then one backward pass per entry), as rows.
+
+    It differentiates Values of the engine module that ``autograd`` imported; for nodes of another copy
+    of the engine (a second module loaded from the same file) it raises NotImplementedError."""
+    import autograd
+
+    if not isinstance(root, autograd.Value):
+        raise NotImplementedError(
+            "autograd.hessian works on the engine autograd imported; "
+            "set CHAINRULE_PURE_PYTHON=1 to time it in plain Python"
+        )
+    return autograd.hessian(root, leaves).tolist()
 
 
 # -- micrograd 0.1.0 -------------------------------------------------------------------------------------
@@ -177,6 +220,17 @@ def _torch() -> Engine:
                 if p.grad is not None:
                     p.add_(p.grad, alpha=-lr)
 
+    def hessian(root: Node, leaves: Sequence[Node]) -> list[list[float]]:
+        # Double backward: the gradient as a graph (create_graph=True), then one backward pass per entry.
+        first = torch.autograd.grad(root, leaves, create_graph=True)
+        rows = []
+        for g in first:
+            row = [None] * len(leaves)  # an entry that is a constant has no graph: its row is 0
+            if g.requires_grad:
+                row = torch.autograd.grad(g, leaves, retain_graph=True, allow_unused=True)
+            rows.append([0.0 if r is None else float(r.item()) for r in row])
+        return rows
+
     def count_ops(root: Node) -> int:
         # Every operation node of autograd's graph; AccumulateGrad nodes stand for leaves.
         start = root.grad_fn
@@ -207,10 +261,11 @@ def _torch() -> Engine:
         sgd_step=sgd_step,
         count_ops=count_ops,
         has_exp_log=True,
+        hessian=hessian,
     )
 
 
-_FACTORIES = {"chainrule": _chainrule, "micrograd": _micrograd, "torch": _torch}
+_FACTORIES = {"chainrule": _chainrule, "chainrule-py": _chainrule_python, "micrograd": _micrograd, "torch": _torch}
 
 
 def load_engines(names: Sequence[str]) -> tuple[dict[str, Engine], dict[str, str]]:

@@ -130,6 +130,8 @@ def run_w4(engine_names: list[str], skipped: dict[str, str], cfg: Config) -> Wor
         ops = chain["ops"]
         extra: dict[str, Any] = {
             "traced_bytes_per_op": chain["traced_bytes"] / ops,
+            # chainrule and micrograd make a node for each constant too: x, and per step 2 constants + 2 ops
+            "traced_bytes_per_node": chain["traced_bytes"] / (2 * ops + 1),
             "w1_step_traced_peak_bytes": peak["traced_peak_bytes"],
         }
         if "rss_bytes" in chain:

@@ -1,4 +1,4 @@
-"""The timed workloads W1, W2, W3, W5, W6 and W8 (W4, memory, is in ``memory``).
+"""The timed workloads W1, W2, W3, W5, W6, W7 and W8 (W4, memory, is in ``memory``).
 
 Each graph is built by one function that takes an ``Engine`` (see ``engines``), so chainrule,
 micrograd and PyTorch build the same operations in the same order. Before a workload is timed, every
@@ -156,10 +156,11 @@ class Config:
     w1_points: int = 100
     w1_layers: tuple[int, ...] = (16, 16, 1)
     w1_steps: int = 2  # training steps per repeat, back to back, so each releases the previous graph
-    w2_sizes: tuple[int, ...] = (10_000, 1_000_000)
+    w2_sizes: tuple[int, ...] = (10_000, 500_000)  # 500,000 steps are 1,000,000 operations
     w3_products: int = 100_000
     w4_ops: int = 100_000
     w5_samples: int = 150
+    w7_points: int = 16
     w8_samples: int = 320  # training images in W8's epoch (the CLI's split has 1,438)
     w8_batch_size: int = 32
     seed: int = 0
@@ -175,6 +176,7 @@ class Config:
             w3_products=1_000,
             w4_ops=2_000,
             w5_samples=5,
+            w7_points=3,
             w8_samples=8,
             w8_batch_size=4,
         )
@@ -291,6 +293,30 @@ def svm_loss(engine: Engine, layers: Layers, params: Sequence[Node], X: Sequence
     return data_loss + reg_loss
 
 
+def svm_loss_floats(init: list[list[tuple[list[float], float]]], X: Sequence[Sequence[float]], y: Sequence[float]) -> float:
+    """``svm_loss`` with plain Python floats and no graph, operation for operation: the floor, what the
+    interpreter needs for W1's arithmetic alone (no gradient)."""
+    losses = []
+    last = len(init) - 1
+    for row, label in zip(X, y):
+        h = list(row)
+        for i, layer in enumerate(init):
+            out = []
+            for weights, bias in layer:
+                act = bias
+                for w, x in zip(weights, h):
+                    act = act + w * x
+                if i < last:
+                    act = act if act > 0.0 else 0.0
+                out.append(act)
+            h = out
+        margin = 1 + (-label) * h[0]
+        losses.append(margin if margin > 0.0 else 0.0)
+    data_loss = chain_sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * chain_sum([p * p for layer in init for weights, bias in layer for p in (*weights, bias)])
+    return data_loss + reg_loss
+
+
 def deep_chain(x: Node, n: int) -> Node:
     """``x -> x * 1.0001 + 0.0001``, ``n`` times: 2n operations, each depending on the one before."""
     y = x
@@ -342,6 +368,26 @@ def _picks(n: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------------
 # W1: micrograd's demo step
 # ---------------------------------------------------------------------------------------------------
+
+FLOOR = "plain floats"
+"""W1's extra row: the same loss computed with Python floats, forward only (see ``svm_loss_floats``)."""
+
+
+def _float_floor(init: list, X: Sequence[Sequence[float]], y: Sequence[float], reference: dict[str, float] | None, ops: int, cfg: Config) -> EngineResult:
+    value = svm_loss_floats(init, X, y)
+    if reference is not None and not _close(value, reference["loss"], 1e-12):
+        return EngineResult("mismatch", f"loss {value!r}, chainrule's {reference['loss']!r}")
+    result = EngineResult("ok", "the same arithmetic on plain floats, forward only: no graph, no gradient", ops=ops)
+    for _ in range(cfg.repeats):
+        gc.collect()
+        gc0 = GC_TIMER.seconds
+        t0 = perf_counter()
+        for _ in range(cfg.w1_steps):
+            svm_loss_floats(init, X, y)
+        seconds = (perf_counter() - t0) / cfg.w1_steps
+        result.samples.append(Sample({"forward": seconds}, (GC_TIMER.seconds - gc0) / cfg.w1_steps))
+    return result
+
 
 
 def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
@@ -412,6 +458,7 @@ def run_w1(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         graph = None
         results[name] = result
         gc.collect()
+    results[FLOOR] = _float_floor(init, X, y, reference, ref_ops, cfg)
     return WorkloadResult(
         "W1",
         "micrograd demo step: MLP 2-16-16-1 on two moons, SVM loss + L2, forward + backward + SGD",
@@ -842,6 +889,103 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     for name, reason in skipped.items():
         results.setdefault(name, EngineResult("skipped", reason))
     return WorkloadResult("W6", title, {"sample": 0}, _ordered(results), [])
+
+
+# ---------------------------------------------------------------------------------------------------
+# W7: the Hessian of a small network's loss
+# ---------------------------------------------------------------------------------------------------
+
+
+def curve_fit_loss(engine: Engine, layers: Layers, X: Sequence[float], Y: Sequence[float]) -> Node:
+    """The mean squared error of a 1-input MLP (sigmoid hidden layer) on the points (X, Y)."""
+    squares = []
+    for x, y in zip(X, Y):
+        (out,) = mlp(layers, [engine.leaf(x)], "sigmoid")
+        residual = out - y
+        squares.append(residual * residual)
+    return chain_sum(squares) * (1.0 / len(squares))
+
+
+def _hessian_by_differences(
+    engine: Engine, init: list, X: Sequence[float], Y: Sequence[float], h: float = 1e-6
+) -> list[list[float]]:
+    """Central differences of ``engine``'s gradient, one parameter nudged at a time: an independent check."""
+    def gradient(flat: list[float]) -> list[float]:
+        layers, params = make_params(engine, _unflatten(flat, 1, [len(init[0]), 1], _LAYOUTS[0]))
+        loss = curve_fit_loss(engine, layers, X, Y)
+        engine.zero_grads(params)
+        engine.backward(loss)
+        return [engine.grad(p) for p in params]
+
+    flat = _flat(init)
+    columns = []
+    for j in range(len(flat)):
+        up, down = list(flat), list(flat)
+        up[j] += h
+        down[j] -= h
+        columns.append([(a - b) / (2 * h) for a, b in zip(gradient(up), gradient(down))])
+    return [list(row) for row in zip(*columns)]  # H[i][j] = d(dL/dp_i)/dp_j
+
+
+def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
+    """Forward, then the full Hessian of the loss of a 1-3-1 sigmoid network (10 parameters)."""
+    n = cfg.w7_points
+    rng = np.random.default_rng(cfg.seed + 7)
+    # 1 input -> 3 sigmoid units -> 1 linear output: 3 x (w, b) + (3 w, b) = 10 parameters
+    hidden = [([float(rng.uniform(-2, 2))], float(rng.uniform(-1, 1))) for _ in range(3)]
+    output = ([float(w) for w in rng.uniform(-2, 2, 3)], float(rng.uniform(-1, 1)))
+    init = [hidden, [output]]
+    X = np.linspace(-2.0, 2.0, n).tolist()
+    Y = [math.sin(1.5 * x) for x in X]
+    title = f"Hessian of a 1-3-1 sigmoid network's mean squared error on {n} points (10 parameters)"
+    results = _start(skipped)
+    reference = _hessian_by_differences(engines["chainrule"], init, X, Y)
+    scale = max(abs(v) for row in reference for v in row)
+    for name, engine in engines.items():
+        if engine.hessian is None:
+            results[name] = EngineResult("n/a", "no higher-order gradients")
+            continue
+
+        def run_once() -> tuple[Sample, list[list[float]], int]:
+            layers, params = make_params(engine, init)
+            gc.collect()
+            gc0 = GC_TIMER.seconds
+            t0 = perf_counter()
+            loss = curve_fit_loss(engine, layers, X, Y)
+            t1 = perf_counter()
+            matrix = engine.hessian(loss, params)
+            t2 = perf_counter()
+            sample = Sample({"forward": t1 - t0, "hessian": t2 - t1}, GC_TIMER.seconds - gc0)
+            return sample, matrix, engine.count_ops(loss)
+
+        try:
+            _, matrix, ops = run_once()  # untimed warm-up and check
+            _compare(
+                {f"H[{i}][{j}]": v for i, row in enumerate(reference) for j, v in enumerate(row)},
+                {f"H[{i}][{j}]": v for i, row in enumerate(matrix) for j, v in enumerate(row)},
+                rtol=1e-5,
+                atol=1e-7 * scale,
+            )
+        except Mismatch as exc:
+            results[name] = EngineResult("mismatch", str(exc))
+            continue
+        except NotImplementedError as exc:  # the adapter says this engine cannot do it
+            results[name] = EngineResult("n/a", str(exc))
+            continue
+        except Exception as exc:  # an engine that fails is reported, not the end of the run
+            results[name] = EngineResult("fails", f"{type(exc).__name__}: {exc}")
+            continue
+        result = EngineResult("ok", ops=ops, extra={"params": len(matrix)})
+        for _ in range(cfg.repeats):
+            result.samples.append(run_once()[0])
+        results[name] = result
+        gc.collect()
+    notes = [
+        "chainrule: autograd.hessian (the gradient as a graph, then one backward pass through each entry); "
+        "torch: torch.autograd.grad(create_graph=True), then one torch.autograd.grad per entry; before "
+        "timing, each engine's Hessian is checked against central differences of chainrule's backward gradient",
+    ]
+    return WorkloadResult("W7", title, {"points": n, "params": 10}, _ordered(results), notes)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -19,11 +19,10 @@ import math
 import numbers
 from dataclasses import dataclass
 from importlib import resources
-from typing import Union
 
 import numpy as np
 
-Seed = Union[int, np.random.Generator, None]
+from .validation import Seed, float_matrix, make_rng
 
 IRIS_FEATURE_NAMES: tuple[str, ...] = (
     "sepal length (cm)",
@@ -120,21 +119,6 @@ def load_digits(return_X_y: bool = False) -> Dataset | tuple[np.ndarray, np.ndar
     return Dataset(
         X, y, list(DIGITS_FEATURE_NAMES), [str(k) for k in range(10)], DIGITS_SOURCE, UCI_LICENSE,
         images=X.reshape(-1, 8, 8).copy(),
-    )
-
-
-def make_rng(seed: Seed, caller: str) -> np.random.Generator:
-    """``numpy.random.default_rng(seed)`` for a whole number >= 0, a Generator (used as is) or None
-    (fresh randomness); anything else is a TypeError or ValueError naming ``caller``."""
-    if seed is None or isinstance(seed, np.random.Generator):
-        return np.random.default_rng(seed)
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        if seed < 0:
-            raise ValueError(f"{caller}: seed must be a whole number >= 0, got {seed!r}")
-        return np.random.default_rng(int(seed))
-    raise TypeError(
-        f"{caller}: seed must be a whole number >= 0, a numpy.random.Generator or None, "
-        f"got {type(seed).__name__}: {seed!r}"
     )
 
 
@@ -301,9 +285,4 @@ class Standardizer:
 
     @staticmethod
     def _as_2d(X: object, caller: str) -> np.ndarray:
-        arr = np.asarray(X, dtype=float)
-        if arr.ndim != 2:
-            raise ValueError(f"Standardizer.{caller} needs a 2-D array (samples x features), got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"Standardizer.{caller}: X contains non-finite values")
-        return arr
+        return float_matrix(X, f"Standardizer.{caller}")

@@ -14,23 +14,38 @@ exactly that of the unshifted formula. The shift is fixed when the graph is buil
 far above the old maximum can make ``exp`` overflow (an OverflowError naming the node); build the
 graph again in that case.
 
-Each function makes its nodes inside ``autograd.scope`` of its own name, so a drawing can group them.
+Each function makes its nodes inside ``autograd.scope`` of its own name, so a drawing can group them,
+and labels the nodes a derivation on paper names: the shift ``-max(z)`` (one constant, shared by all
+logits, so its gradient is the sum over the logits: 0 for softmax's outputs and cross entropy),
+each exponential ``exp1``, ``exp2``, ..., their sum ``sum_exp``, its log ``log_sum_exp``, and each
+probability ``p1``, ``p2``, ....
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Sequence, Union
+from functools import lru_cache
+from typing import AbstractSet as Set
+from typing import Mapping, Sequence, Union
 
-from autograd import Value, scope
+from autograd import Constant, Value, scope
 
 Number = Union[int, float]
 
 
+def _require_sequence(values: object, caller: str, what: str) -> None:
+    """``values`` must be a list, tuple or 1-D array. A dict or a set has a length too, but its order
+    is not the values' (and a dict iterates its keys); a str is a sequence of characters."""
+    if isinstance(values, (Value, str, bytes, Mapping, Set)) or not hasattr(values, "__len__"):
+        raise TypeError(
+            f"{caller}() expects a list of Values or numbers (or a tuple or 1-D array) as {what}, "
+            f"got {type(values).__name__}: {values!r:.60}"
+        )
+
+
 def _as_values(values: object, caller: str) -> list[Value]:
     """``values`` as a non-empty list of Values; plain real numbers are lifted into new leaves."""
-    if isinstance(values, Value) or not hasattr(values, "__len__"):
-        raise TypeError(f"{caller}() expects a list of Values, got {type(values).__name__}")
+    _require_sequence(values, caller, "its input")
     if len(values) == 0:  # type: ignore[arg-type]
         raise ValueError(f"{caller}() needs at least one value, got an empty sequence")
     out = []
@@ -53,24 +68,52 @@ def _sum(values: list[Value]) -> Value:
 
 
 def _shifted(z: list[Value]) -> list[Value]:
-    """``z_i - m`` for each logit, with ``m = max(z)`` as a constant (so every exponent is <= 0)."""
-    neg_max = -max(v.data for v in z)
-    return [v + neg_max for v in z]
+    """``z_i - m`` for each logit, with ``m = max(z)`` as one constant labelled "-max(z)" (so every
+    exponent is <= 0)."""
+    shift = Constant(-max(v.data for v in z))
+    shift.label = "-max(z)"
+    return [v + shift for v in z]
+
+
+@lru_cache(maxsize=64)
+def _numbered(prefix: str, n: int) -> tuple[str, ...]:
+    """``("exp1", "exp2", ...)``: the labels of ``n`` numbered nodes, made once per size."""
+    return tuple(f"{prefix}{i}" for i in range(1, n + 1))
+
+
+def _exps(shifted: list[Value]) -> list[Value]:
+    """``exp`` of each shifted logit, labelled "exp1", "exp2", ..."""
+    exps = [s.exp() for s in shifted]
+    for e, label in zip(exps, _numbered("exp", len(exps))):
+        e.label = label
+    return exps
+
+
+def _log_sum(exps: list[Value]) -> Value:
+    """``log(sum_exp)``, with the sum labelled "sum_exp" and its log "log_sum_exp"."""
+    total = _sum(exps)
+    total.label = "sum_exp"
+    out = total.log()
+    out.label = "log_sum_exp"
+    return out
 
 
 def softmax(values: Sequence[Value | Number]) -> list[Value]:
     """``p_i = exp(z_i - m) / sum_j exp(z_j - m)`` with ``m = max(z)``: a list of Values that are
     positive and sum to 1. The probabilities are labelled "p1", "p2", ...
 
-    The division is ``exp(z_i - m) * s**-1`` with one shared ``s**-1`` node.
+    The division is ``exp(z_i - m) * s**-1`` with one shared ``s**-1`` node, labelled "1/sum_exp".
     """
     z = _as_values(values, "softmax")
     with scope("softmax"):
-        exps = [s.exp() for s in _shifted(z)]
-        inverse_total = _sum(exps) ** -1
+        exps = _exps(_shifted(z))
+        total = _sum(exps)
+        total.label = "sum_exp"
+        inverse_total = total**-1
+        inverse_total.label = "1/sum_exp"
         probs = [e * inverse_total for e in exps]
-    for i, p in enumerate(probs, start=1):
-        p.label = f"p{i}"
+    for p, label in zip(probs, _numbered("p", len(probs))):
+        p.label = label
     return probs
 
 
@@ -79,7 +122,7 @@ def logsumexp(values: Sequence[Value | Number]) -> Value:
     z = _as_values(values, "logsumexp")
     m = max(v.data for v in z)
     with scope("logsumexp"):
-        out = _sum([s.exp() for s in _shifted(z)]).log() + m
+        out = _log_sum(_exps(_shifted(z))) + m
     out.label = "logsumexp"
     return out
 
@@ -91,10 +134,10 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
     z = _as_values(values, "log_softmax")
     with scope("log_softmax"):
         shifted = _shifted(z)
-        neg_log_total = -_sum([s.exp() for s in shifted]).log()
+        neg_log_total = -_log_sum(_exps(shifted))
         out = [s + neg_log_total for s in shifted]
-    for i, v in enumerate(out, start=1):
-        v.label = f"log_p{i}"
+    for v, label in zip(out, _numbered("log_p", len(out))):
+        v.label = label
     return out
 
 
@@ -130,7 +173,7 @@ def cross_entropy(logits: Sequence[Value | Number], target: int) -> Value:
     t = _check_target(target, len(z))
     with scope("cross_entropy"):
         shifted = _shifted(z)
-        loss = _sum([s.exp() for s in shifted]).log() - shifted[t]
+        loss = _log_sum(_exps(shifted)) - shifted[t]
     loss.label = "cross_entropy"
     return loss
 
@@ -184,8 +227,7 @@ def hinge(score: Value | Number, target: int) -> Value:
 
 def _residuals(predicted: Sequence[Value | Number], observed: Sequence[Value | Number], caller: str) -> list[Value]:
     p = _as_values(predicted, caller)
-    if isinstance(observed, Value) or not hasattr(observed, "__len__"):
-        raise TypeError(f"{caller}() expects observed values as a list, got {type(observed).__name__}")
+    _require_sequence(observed, caller, "the observed values")
     if len(observed) != len(p):
         raise ValueError(f"{caller}(): {len(p)} predicted values but {len(observed)} observed; they must pair up")
     residuals = []

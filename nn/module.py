@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
 from autograd import Parameter, Value, scope
 
-from .data import Seed, make_rng
+from .validation import Seed, make_rng
 
 Input = Union[Value, float, int]
 
@@ -69,6 +70,34 @@ def init_bound(nin: int, nout: int, activation: str) -> float:
     if activation == "relu":
         return math.sqrt(6.0 / nin)
     return math.sqrt(6.0 / (nin + nout))
+
+
+@lru_cache(maxsize=64)
+def _input_labels(n: int) -> tuple[str, ...]:
+    return tuple(f"x{i}" for i in range(1, n + 1))
+
+
+def _as_inputs(x: Sequence[Input]) -> list[Value]:
+    """The inputs of a layer as leaves labelled "x1" ... "xn" (see ``Layer.__call__``); Values that are
+    computed or already labelled are used as they are."""
+    out = []
+    for v, label in zip(x, _input_labels(len(x))):
+        if not isinstance(v, Value):
+            v = Value(v, label)
+        elif not v.label and v.is_leaf and v.role == "input":
+            v.label = label
+        out.append(v)
+    return out
+
+
+def _check_inputs(x: object, nin: int, who: str) -> None:
+    """``x`` must be a sequence (list, tuple, 1-D array) of ``nin`` inputs."""
+    if isinstance(x, (str, bytes, Value, Mapping)) or not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
+        raise TypeError(
+            f"{who} takes a list of {nin} inputs (Values or numbers), got {type(x).__name__}: {x!r:.60}"
+        )
+    if len(x) != nin:  # type: ignore[arg-type]
+        raise ValueError(f"{who} takes {nin} inputs, got {len(x)}")  # type: ignore[arg-type]
 
 
 def _check_size(n: object, what: str) -> int:
@@ -197,8 +226,7 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value:
         """The neuron's output for inputs ``x`` (Values or plain numbers, ``nin`` of them)."""
-        if len(x) != self.nin:
-            raise ValueError(f"neuron {self.name} takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, f"neuron {self.name}")
         with scope(self._scope):
             z = self.b
             for wi, xi in zip(self.w, x):
@@ -252,9 +280,13 @@ class Layer(Module):
         ]
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
-        """Each neuron's output for inputs ``x`` (``nin`` Values or plain numbers)."""
-        if len(x) != self.nin:
-            raise ValueError(f"layer {self.name} takes {self.nin} inputs, got {len(x)}")
+        """Each neuron's output for inputs ``x`` (``nin`` Values or plain numbers).
+
+        The inputs are the layer's own leaves "x1" ... "xn", shared by all its neurons: a plain number
+        becomes a ``Value`` so labelled, and an input ``Value`` leaf without a label is given that label.
+        """
+        _check_inputs(x, self.nin, f"layer {self.name}")
+        x = _as_inputs(x)
         with scope(self.name):
             return [neuron(x) for neuron in self.neurons]
 
@@ -384,14 +416,16 @@ class MLP(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
         """The output layer's Values (the logits) for inputs ``x`` (``nin`` Values or plain numbers):
-        a list, or the one Value itself when the last layer has one neuron."""
+        a list, or the one Value itself when the last layer has one neuron.
+
+        The inputs become leaves labelled "x1" ... "xn" (see ``Layer.__call__``), so a drawing names them.
+        """
         outputs = self.outputs(x)
         return outputs[0] if len(outputs) == 1 else outputs
 
     def outputs(self, x: Sequence[Input]) -> list[Value]:
         """The output layer's Values for inputs ``x``, always as a list (also for one output)."""
-        if len(x) != self.nin:
-            raise ValueError(f"the MLP takes {self.nin} inputs, got {len(x)}")
+        _check_inputs(x, self.nin, "the MLP")
         for layer in self.layers:
             x = layer(x)
         return x  # type: ignore[return-value]

@@ -73,6 +73,22 @@ class Optimizer:
                 raise FloatingPointError(f"{type(self).__name__}.step(): the gradient of {describe(p)} is {g}; nothing was updated")
         return grads
 
+    def _write(self, new_data: list[float], states: dict[str, list[float]], settings: str) -> None:
+        """Write the parameters' new values, after checking that they and every new state (a list per
+        name, one number per parameter) are finite; else a FloatingPointError naming the first
+        parameter, and nothing is written."""
+        for i, p in enumerate(self.params):
+            bad = [f"the new value would be {new_data[i]}"] if not math.isfinite(new_data[i]) else []
+            bad += [f"{name} would be {values[i]}" for name, values in states.items() if not math.isfinite(values[i])]
+            if bad:
+                raise FloatingPointError(
+                    f"{type(self).__name__}.step(): for {describe(p)} with grad {p.grad:g}, {' and '.join(bad)} "
+                    f"({settings}): a float overflowed, so nothing was updated (no parameter and no optimizer "
+                    "state changed). Lower the learning rate, or find out why the gradient is so large."
+                )
+        for p, value in zip(self.params, new_data):
+            p.data = value
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with momentum.
@@ -96,11 +112,13 @@ class SGD(Optimizer):
         self.velocities: list[float] = [0.0] * len(self.params)
 
     def step(self) -> None:
+        """Update every parameter; a FloatingPointError, and no change at all, if a parameter or a
+        velocity would become non-finite (inf or NaN)."""
         grads = self._grads()
         lr, mu = self.lr, self.momentum
         velocities = [mu * v + g for v, g in zip(self.velocities, grads)]
-        for p, v in zip(self.params, velocities):
-            p.data -= lr * v
+        new_data = [p.data - lr * v for p, v in zip(self.params, velocities)]
+        self._write(new_data, {"velocity": velocities}, f"lr={lr:g}, momentum={mu:g}")
         self.velocities = velocities
 
     def __repr__(self) -> str:
@@ -145,6 +163,8 @@ class Adam(Optimizer):
         self.t = 0
 
     def step(self) -> None:
+        """Update every parameter; a FloatingPointError, and no change at all, if a parameter or a
+        moment estimate would become non-finite (inf or NaN)."""
         grads = self._grads()
         beta1, beta2 = self.betas
         t = self.t + 1
@@ -153,8 +173,11 @@ class Adam(Optimizer):
         m_correction = 1.0 - beta1**t
         v_correction = 1.0 - beta2**t
         lr, eps = self.lr, self.eps
-        for p, m_i, v_i in zip(self.params, m, v):
-            p.data -= lr * (m_i / m_correction) / (math.sqrt(v_i / v_correction) + eps)
+        new_data = [
+            p.data - lr * (m_i / m_correction) / (math.sqrt(v_i / v_correction) + eps)
+            for p, m_i, v_i in zip(self.params, m, v)
+        ]
+        self._write(new_data, {"m": m, "v": v}, f"lr={lr:g}, betas={self.betas}, eps={eps:g}, step {t}")
         self.m, self.v, self.t = m, v, t
 
     def __repr__(self) -> str:

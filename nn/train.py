@@ -24,10 +24,10 @@ import numpy as np
 
 from autograd import Value
 
-from .data import Seed, make_rng
 from .functional import binary_cross_entropy, cross_entropy, hinge
 from .module import Module
 from .optim import SGD, Adam, Optimizer
+from .validation import Seed, float_matrix, make_rng
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -69,14 +69,12 @@ class History:
 
 def _rows(X: object, model: Module, caller: str) -> list[list[float]]:
     """``X`` as a list of rows of Python floats (cheap to turn into Values), checked against the model."""
-    arr = np.asarray(X, dtype=float)
-    if arr.ndim != 2 or len(arr) == 0:
-        raise ValueError(f"{caller}: X must be a non-empty 2-D array (samples x features), got shape {arr.shape}")
+    arr = float_matrix(X, caller)
+    if len(arr) == 0:
+        raise ValueError(f"{caller}: X must hold at least one sample, got shape {arr.shape}")
     nin = getattr(model, "nin", None)
     if nin is not None and arr.shape[1] != nin:
         raise ValueError(f"{caller}: X has {arr.shape[1]} features per sample but the model takes {nin} inputs")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{caller}: X contains non-finite values")
     return arr.tolist()
 
 

@@ -57,7 +57,7 @@ def assert_unchanged(out, snapshot):
         (lambda h: (h - 1.0).log(), ValueError, ["log() needs a positive input", "-1"]),
         (lambda h: h.log(), ValueError, ["log() needs a positive input", "'h2'"]),
         (lambda h: (h + 1000.0).exp(), OverflowError, ["exp()", "1000"]),
-        (lambda h: h / 0.0, ZeroDivisionError, ["0 ** -1"]),
+        (lambda h: h / 0.0, ZeroDivisionError, ["division by zero"]),
         (lambda h: (h * 0.0) ** -2, ZeroDivisionError, ["0 ** -2"]),
         (lambda h: (h - 1.0) ** 0.5, ValueError, ["fractional power"]),
         (lambda h: (h - 1.0) ** Value(2.0), ValueError, ["positive base"]),

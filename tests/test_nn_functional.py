@@ -296,3 +296,21 @@ def test_one_output_losses_check_the_target() -> None:
             loss(Value(0.5), -1)  # micrograd's labels are -1 and +1; here the classes are 0 and 1
         with pytest.raises(TypeError, match="the target must be an int"):
             loss(Value(0.5), 1.0)  # type: ignore[arg-type]
+
+
+def test_the_nodes_a_derivation_names_are_labelled_and_the_shift_is_one_constant() -> None:
+    z = values(0.0, LN2, LN3)  # exponentials 1, 2, 3 after the shift by -ln 3: 1/3, 2/3, 1
+    loss = nn.cross_entropy(z, 0)
+    loss.backward()
+    nodes = {n.label: n for n in topological_order(loss) if n.label}
+    shift = nodes["-max(z)"]
+    assert shift.role == "constant" and shift.data == -LN3
+    assert sum(1 for n in topological_order(loss) for p in n.parents if p is shift) == 3  # one node, three uses
+    # d loss/d shift = sum_i (p_i - onehot_i) = 0: the shift does not change the loss
+    assert shift.grad == pytest.approx(0.0, abs=1e-15)
+    assert [nodes[f"exp{i}"].data for i in (1, 2, 3)] == pytest.approx([1 / 3, 2 / 3, 1.0], rel=1e-15)
+    assert nodes["sum_exp"].data == pytest.approx(2.0, rel=1e-15)
+    assert nodes["log_sum_exp"].data == pytest.approx(math.log(2.0), rel=1e-15)
+    p = nn.softmax(values(0.0, LN2, LN3))
+    softmax_labels = {n.label for n in topological_order(p[0]) if n.label}
+    assert {"-max(z)", "exp1", "exp3", "sum_exp", "1/sum_exp"} <= softmax_labels

@@ -389,3 +389,27 @@ def test_forward_numpy_agrees_with_the_graph(activation: str) -> None:
 def test_bad_seeds_are_clear_errors(seed: object, error: type) -> None:
     with pytest.raises(error, match="MLP: seed must be a whole number >= 0"):
         nn.MLP(2, [1], seed=seed)  # type: ignore[arg-type]
+
+
+def test_plain_number_inputs_become_shared_leaves_labelled_x1_to_xn() -> None:
+    model = nn.MLP(3, [4, 2], seed=0)
+    out = model([0.5, -1.0, 2.0])
+    order = topological_order(out[0])
+    inputs = [n for n in order if n.label in ("x1", "x2", "x3")]
+    assert sorted(n.label for n in inputs) == ["x1", "x2", "x3"]
+    assert all(n.role == "input" and not n.scope for n in inputs)
+    x1 = next(n for n in inputs if n.label == "x1")
+    assert x1.data == 0.5 and sum(p is x1 for n in order for p in n.parents) == 4  # one leaf, read by 4 neurons
+    out[0].backward()
+    W1, delta = model.layers[0].weights(), model.layers[0].bias_grads()
+    assert x1.grad == pytest.approx(W1[0] @ delta, rel=1e-12)  # dE/dx = W delta
+
+
+def test_unlabelled_input_values_are_named_and_others_left_alone() -> None:
+    model = nn.MLP(2, [1], seed=0)
+    a, b = Value(1.0), Value(2.0, label="petal")
+    model([a, b])
+    assert (a.label, b.label) == ("x1", "petal")
+    c = Value(3.0) * 1.0  # computed, not a leaf: not renamed
+    model([c, a])
+    assert c.label == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -99,12 +100,13 @@ def test_errors() -> None:
         nn.Adam([p], eps=0.0)
 
 
-def test_non_finite_gradient_updates_nothing() -> None:
-    p, q = param(1.0, 0.5), param(2.0, math.nan, "q")
-    opt = nn.SGD([p, q], lr=0.1)
-    with pytest.raises(FloatingPointError, match="node 'q'"):
-        opt.step()
-    assert (p.data, q.data, opt.velocities) == (1.0, 2.0, [0.0, 0.0])
+def test_a_non_finite_gradient_cannot_reach_an_optimizer() -> None:
+    # The engine refuses a NaN or inf grad where it is written, so no optimizer step can read one.
+    q = param(2.0, 0.5, "q")
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="node 'q'.*finite"):
+            q.grad = bad
+    assert q.grad == 0.5
 
 
 def test_plain_values_can_be_trained_too() -> None:
@@ -112,3 +114,34 @@ def test_plain_values_can_be_trained_too() -> None:
     v.grad = 2.0
     nn.SGD([v], lr=0.25).step()
     assert v.data == 0.5
+
+
+# ---------------------------------------------------------------------------------------------------
+# a step that would overflow changes nothing
+# ---------------------------------------------------------------------------------------------------
+def _state(opt: nn.optim.Optimizer) -> tuple:
+    """Every parameter's value, and a copy of every other attribute of the optimizer (its state)."""
+    return [p.data for p in opt.params], copy.deepcopy({k: v for k, v in vars(opt).items() if k != "params"})
+
+
+@pytest.mark.parametrize(
+    "make, start, first, second, fragment",
+    [
+        (lambda ps: nn.SGD(ps, lr=1e308), 1.0, 0.0, 10.0, "the new value would be -inf"),
+        (lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9), 1.0, 1.7e308, 1.7e308, "velocity would be inf"),
+        (lambda ps: nn.Adam(ps, lr=0.1), 1.0, 1.0, 1e200, "v would be inf"),
+        (lambda ps: nn.Adam(ps, lr=1e308), 1.7e308, 0.0, -1.0, "the new value would be inf"),
+    ],
+)
+def test_a_step_that_would_overflow_raises_and_changes_nothing(make, start, first, second, fragment) -> None:
+    a, w = param(0.5, 0.25, "a"), param(start, first, "w")
+    opt = make([a, w])
+    opt.step()  # one good step first, so that there is state to keep
+    a.grad, w.grad = 0.0, second
+    before = _state(opt)
+    with pytest.raises(FloatingPointError) as info:
+        opt.step()
+    message = str(info.value)
+    assert fragment in message and "node 'w'" in message and "nothing was updated" in message
+    assert _state(opt) == before
+    assert math.isfinite(a.data) and math.isfinite(w.data)

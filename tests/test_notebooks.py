@@ -14,9 +14,12 @@ Run as a script, this file refreshes the committed outputs instead (after changi
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -35,6 +38,7 @@ EXPECTED = {
     "02_backprop_two_sigmoid_layers.ipynb",
     "03_iris_cross_entropy_b3.ipynb",
     "04_training_iris.ipynb",
+    "05_second_derivatives.ipynb",
     "06_moons_and_digits.ipynb",
 }
 KERNEL_NAME = "chainrule-notebooks"
@@ -88,6 +92,41 @@ def kernel_name(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_the_notebooks_are_all_there() -> None:
     assert {path.name for path in NOTEBOOKS} == EXPECTED
+
+
+def _imported_modules(nb: nbformat.NotebookNode) -> set[str]:
+    """The top-level modules a notebook's code cells import (IPython's % and ! lines left out)."""
+    found = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_notebooks_extra_installs_what_the_notebooks_import() -> None:
+    """``pip install ".[notebooks]"`` (the README's instructions) gives every package a notebook imports,
+    a kernel to run them and Jupyter to open them."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower() for req in requirements}
+
+    available = names(project["dependencies"]) | names(project["optional-dependencies"]["notebooks"])
+    assert {"ipykernel", "notebook"} <= available
+    assert "chainrule[notebooks]" in project["optional-dependencies"]["dev"]  # so the tests run the notebooks that way
+    providers = importlib.metadata.packages_distributions()
+    for path in NOTEBOOKS:
+        third_party = _imported_modules(nbformat.read(path, as_version=4)) - set(sys.stdlib_module_names) - {"autograd", "nn"}
+        for module in sorted(third_party):
+            distributions = {name.lower() for name in providers.get(module, [module])}
+            assert distributions & available, f"{path.name} imports {module}, which the notebooks extra does not install"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

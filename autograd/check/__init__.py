@@ -1,0 +1,62 @@
+"""Check gradients node by node: against central differences, against your own derivation, and explained.
+
+After ``root.backward()`` every node of the graph holds ``.grad == d root / d node``. Three tools check
+those numbers one node at a time, which is what someone deriving backpropagation by hand needs:
+
+``gradcheck(root)`` (module ``gradient_check``)
+    For every node, leaves and intermediate nodes alike, a reference for d root/d node made with
+    central differences: end to end (nudge the node, replay the graph after it) for small graphs,
+    or locally (each op's local derivatives by central differences, then the chain rule with them,
+    in time linear in the graph) for large ones. ``mode=`` chooses; see ``gradcheck``.
+``compare(root, expected)`` (module ``comparison``)
+    Your hand-derived numbers, keyed by label or by node (or arrays of nodes against arrays of
+    numbers, for a layer's weights), against ``.grad``.
+``explain(node, root)`` (module ``explanation``)
+    ``d root/d node`` as the chain rule computes it: one term ``d root/d c * d c/d node`` per consumer
+    ``c``, with the consumer's op, the formula of its local derivative and the numbers.
+
+Both ``gradcheck`` and ``compare`` return a ``CheckReport`` (module ``report``): rows in a table
+(``print`` it, or let Jupyter show its HTML), ``.ok``, ``.failures`` and a one-line ``.summary``.
+Before checking, both look for a stale graph (module ``staleness``): values changed since the graph
+was built, as after a training step, or gradients that the last backward pass from this root did not
+write. A stale graph is not checked; the report says once which nodes are stale and what to do.
+
+    >>> import math
+    >>> from autograd import Value
+    >>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    >>> E = (x * w).tanh()
+    >>> E.backward()
+    >>> gradcheck(E).ok
+    True
+    >>> compare(E, {"x": -3 * (1 - math.tanh(-6.0) ** 2)}).ok
+    True
+
+Nodes without a label are named ``#i``, their position in ``topological_order(root)``, everywhere:
+in tables, in ``compare``'s keys, in explanations (LaTeX too) and on the command line; an
+unlabelled root is ``f``. Constants are shown by their value in definitions (``x * 2``). See
+``naming``. No tool keeps a reference to a graph after it returns (the report it returns does).
+"""
+
+from .comparison import compare
+from .explanation import ChainTerm, Explanation, explain
+from .gradient_check import AUTO_BUDGET, MODES, gradcheck
+from .naming import LabelError, find_node
+from .report import BackwardNeededError, CheckReport, CheckRow, GradientCheckError
+from .staleness import StaleGraph
+
+__all__ = [
+    "gradcheck",
+    "compare",
+    "explain",
+    "find_node",
+    "CheckReport",
+    "CheckRow",
+    "Explanation",
+    "ChainTerm",
+    "StaleGraph",
+    "GradientCheckError",
+    "BackwardNeededError",
+    "LabelError",
+    "MODES",
+    "AUTO_BUDGET",
+]

@@ -1,0 +1,451 @@
+"""The verdicts of ``gradcheck`` and ``compare``: one ``CheckRow`` per node, gathered in a ``CheckReport``
+that prints as a table (text, or HTML in Jupyter), and the argument checks the tools share."""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+import sys
+from dataclasses import dataclass
+from typing import Iterator, Union
+
+from ..engine import Value, describe
+from .naming import LabelError, Names, d, err, num
+from .staleness import StaleGraph, find_stale_grads, find_stale_values
+
+# Row statuses. Only FAIL makes a row (and the report) not ok.
+OK = "ok"
+FAIL = "fail"
+KINK = "nondifferentiable"
+EDGE = "domain-edge"
+SKIPPED = (KINK, EDGE)
+
+# The smallest step that survives rounding: for eps below the float spacing at 1, x + eps * x == x.
+EPS_MIN = sys.float_info.epsilon
+# The largest: beyond it a central difference measures a secant, not a derivative.
+EPS_MAX = 0.1
+
+
+class GradientCheckError(AssertionError):
+    """Raised by ``gradcheck`` and ``compare`` with ``raise_exception=True`` when a node disagrees or
+    the graph is stale.
+
+    An ``AssertionError``, so that it reads as a failed check in a test; ``.report`` holds the whole
+    ``CheckReport`` and the message lists every failing row (or says why the graph is stale).
+    """
+
+    def __init__(self, message: str, report: CheckReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class BackwardNeededError(RuntimeError):
+    """The graph's gradients are not those of a backward pass from the root that was given."""
+
+
+@dataclass(frozen=True, eq=False)
+class CheckRow:
+    """One node's verdict.
+
+    Attributes:
+        node: the node checked.
+        index: its position in ``topological_order(root)`` (``#index`` names an unlabelled node).
+        name: its label, or ``#index``.
+        definition: how it was made, such as ``h * w``, or its role for a leaf.
+        value: its ``.data`` when checked.
+        analytic: its ``.grad`` (d root / d node from backward).
+        numeric: the reference: for ``gradcheck`` a central difference (see ``method``), for
+            ``compare`` your number; NaN when it could not be computed (a domain edge).
+        abs_err: ``|analytic - numeric|``.
+        rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
+        status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink) or "domain-edge"
+            (a nudge leaves the domain of an op, such as log of a value pushed below 0).
+        note: why a row was skipped, or what a local check found wrong ("" otherwise).
+        key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
+        consumers: the names of the nodes that use this node, with their definitions.
+        kind: "gradcheck" or "compare".
+        root_name: the name of the root, for messages (``dE/dw``).
+        method: for gradcheck, "end-to-end" or "local" (see ``gradcheck``); "" for compare.
+    """
+
+    node: Value
+    index: int
+    name: str
+    definition: str
+    value: float
+    analytic: float
+    numeric: float
+    abs_err: float
+    rel_err: float
+    status: str
+    note: str
+    key: str
+    consumers: tuple[str, ...]
+    kind: str
+    root_name: str
+    method: str = ""
+
+    @property
+    def label(self) -> str:
+        """The node's label ("" if it has none)."""
+        return self.node.label
+
+    @property
+    def op(self) -> str:
+        """The node's op ("" for a leaf)."""
+        return self.node.op
+
+    @property
+    def ok(self) -> bool:
+        """False only for a failure; skipped rows (nondifferentiable, domain edge) are ok."""
+        return self.status != FAIL
+
+    def message(self) -> str:
+        """The row in words: names the node, its op, both numbers and its consumers."""
+        what = f"op {self.op!r}" if self.op else f"{self.node.role} leaf"
+        if self.name.startswith("#") and not self.label:
+            where = f"node {self.name}"
+        else:
+            where = f"node {self.name!r} (#{self.index})"
+        if self.op:
+            where += f" = {self.definition}"
+        where += f" ({what}, value {num(self.value)})"
+        grad, reference = num(self.analytic, 10), num(self.numeric, 10)
+        if self.kind == "compare":
+            numbers_ = f"you expected {d(self.root_name, self.name)} = {reference} but .grad = {grad}"
+        elif self.method == "local":
+            numbers_ = f".grad = {grad} but the chain rule over central-difference local derivatives gives {reference}"
+        else:
+            numbers_ = f".grad = {grad} but the central difference gives {reference}"
+        errors = f"abs err {err(self.abs_err)}, rel err {err(self.rel_err)}"
+        users = "consumers: " + ("; ".join(self.consumers) if self.consumers else "none, it is the root")
+        text = f"{where}: {numbers_} ({errors}); {users}"
+        hint = self._accumulation_hint()
+        if hint:
+            text += f"; {hint}"
+        if self.status in SKIPPED:
+            text += f" [{self.status}: {self.note}]"
+        elif self.note:
+            text += f"; {self.note}"
+        if self.kind == "compare" and self.status == FAIL:
+            text += "; explain(node, root) writes out the chain-rule terms of .grad"
+        return text
+
+    def _accumulation_hint(self) -> str:
+        """A leaf whose .grad is a whole multiple of the truth was probably backward-ed several times."""
+        if self.status != FAIL or self.kind != "gradcheck" or self.op or not self.numeric:
+            return ""
+        ratio = self.analytic / self.numeric
+        if round(ratio) >= 2 and abs(ratio - round(ratio)) < 1e-3:
+            return (
+                f".grad is {round(ratio)} times the reference: leaves accumulate gradients, "
+                "so zero them (autograd.zero_grad(root)) before each backward()"
+            )
+        return ""
+
+
+class CheckReport:
+    """The rows of a ``gradcheck`` or ``compare``, in a table.
+
+    Iterate over it for the rows (``CheckRow``); ``len(report)`` is the number of rows;
+    ``report[i]``, ``report["w"]`` or ``report[node]`` picks one. ``str(report)`` is a plain-text
+    table with the summary line under it; Jupyter shows an HTML table (failures in red, skipped rows
+    in yellow).
+
+    A stale graph (values changed since backward, or gradients from another root's backward) is not
+    checked: the report then has no rows, ``.ok`` is False, ``.stale`` says which nodes are stale and
+    what to do, and that one message is what the report shows.
+
+    Attributes:
+        kind: "gradcheck" or "compare".
+        root: the root the gradients are of.
+        rows: the rows: in ``topological_order(root)`` for gradcheck, in the order given for compare.
+        eps, atol, rtol: the settings used (``eps`` is None for compare). A row passes when
+            ``abs_err <= atol + rtol * |numeric|``.
+        method: how gradcheck made its references: "end-to-end" or "local" (None for compare, or
+            when the graph was stale).
+        stale: a ``StaleGraph`` when the graph was not checked because it is stale, else None.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        root: Value,
+        root_name: str,
+        rows: list[CheckRow],
+        eps: float | None,
+        atol: float,
+        rtol: float,
+        method: str | None = None,
+        stale: StaleGraph | None = None,
+    ) -> None:
+        self.kind = kind
+        self.root = root
+        self.root_name = root_name
+        self.rows = rows
+        self.eps = eps
+        self.atol = atol
+        self.rtol = rtol
+        self.method = method
+        self.stale = stale
+
+    def __iter__(self) -> Iterator[CheckRow]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key: Union[int, str, Value]) -> CheckRow:
+        if isinstance(key, numbers.Integral):
+            return self.rows[int(key)]
+        matches = [row for row in self.rows if (row.node is key if isinstance(key, Value) else row.name == key)]
+        if len(matches) != 1:
+            how = "no row" if not matches else f"{len(matches)} rows"
+            shown = ", ".join(r.name for r in self.rows[:40]) + (" ..." if len(self.rows) > 40 else "")
+            raise LabelError(f"{how} for {key!r} in this report; rows: {shown or 'none'}")
+        return matches[0]
+
+    @property
+    def ok(self) -> bool:
+        """True when the graph was checked and no row failed (skipped rows do not count against it)."""
+        return self.stale is None and all(row.ok for row in self.rows)
+
+    @property
+    def failures(self) -> list[CheckRow]:
+        """The failing rows."""
+        return [row for row in self.rows if not row.ok]
+
+    @property
+    def skipped(self) -> list[CheckRow]:
+        """Rows not judged: a nudge crossed relu's kink or left an op's domain."""
+        return [row for row in self.rows if row.status in SKIPPED]
+
+    @property
+    def worst(self) -> CheckRow | None:
+        """The compared row with the largest relative error, among rows whose gradient is larger than
+        ``atol`` (smaller ones are judged by absolute error, and their relative error says little)."""
+        judged = [r for r in self.rows if r.status in (OK, FAIL) and max(abs(r.analytic), abs(r.numeric)) > self.atol]
+        return max(judged, key=lambda r: r.rel_err, default=None)
+
+    @property
+    def summary(self) -> str:
+        """One line: how many nodes, how many disagree or were skipped, the worst relative error."""
+        if self.stale is not None:
+            return f"{self.kind} of {self.root_name}: NOT CHECKED, {self.stale.headline}"
+        n = len(self.rows)
+        if self.kind == "gradcheck":
+            what = f"{n} node{'s' if n != 1 else ''} checked against central differences ({self.method})"
+        else:
+            what = f"{n} hand-derived gradient{'s' if n != 1 else ''} compared"
+        parts = [f"{self.kind} of {self.root_name}: {what}"]
+        failed = len(self.failures)
+        parts.append(f"{failed} FAILED" if failed else "all agree")
+        for status, words in ((KINK, "at relu's kink"), (EDGE, "at a domain edge")):
+            count = sum(row.status == status for row in self.rows)
+            if count:
+                parts.append(f"{count} skipped ({status}: {words})")
+        worst = self.worst
+        if worst is not None:
+            parts.append(f"worst relative error {err(worst.rel_err)} at {worst.name}")
+        else:
+            parts.append("no gradient above atol to take a relative error of")
+        return "; ".join(parts)
+
+    def failure_message(self) -> str:
+        """Every failing row in words, and what usually causes it (or why the graph was not checked)."""
+        if self.stale is not None:
+            return f"{self.kind} of {self.root_name}: NOT CHECKED, {self.stale.advice}"
+        lines = [self.summary]
+        lines += ["  " + row.message() for row in self.failures]
+        if self.kind == "gradcheck":
+            lines.append(
+                "  If the graph is right, check that backward() ran once from this root after the values "
+                "last changed (autograd.zero_grad(root); root.backward())."
+            )
+        return "\n".join(lines)
+
+    # -- display ------------------------------------------------------------------------------------
+    def _columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        reference = "numeric" if self.kind == "gradcheck" else "expected"
+        headers = ["#", "node", "definition", "value", "grad", reference, "abs err", "rel err", "status"]
+        numeric_column = [True, False, False, True, True, True, True, True, False]
+        # compare: show the keys as given when some were not just the node's label (array entries).
+        given = self.kind == "compare" and any(row.key != repr(row.name) for row in self.rows)
+        if given:
+            headers.insert(2, "given as")
+            numeric_column.insert(2, False)
+        body = []
+        for row in self.rows:
+            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            body.append(
+                [
+                    str(row.index),
+                    row.name,
+                    *([row.key] if given else []),
+                    definition,
+                    num(row.value),
+                    num(row.analytic),
+                    num(row.numeric),
+                    err(row.abs_err),
+                    err(row.rel_err),
+                    row.status.upper() if row.status == FAIL else row.status,
+                ]
+            )
+        return headers, body, numeric_column
+
+    def __str__(self) -> str:
+        if self.stale is not None:
+            return self.failure_message()
+        headers, body, right = self._columns()
+        widths = [max(len(cell) for cell in column) for column in zip(headers, *body)]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                cell.rjust(w) if r else cell.ljust(w) for cell, w, r in zip(cells, widths, right)
+            ).rstrip()
+
+        lines = [line(headers), line(["-" * w for w in widths])]
+        lines += [line(cells) for cells in body]
+        lines.append(self.summary)
+        lines += [f"  {row.name}: {row.status}: {row.note}" for row in self.skipped]
+        lines += ["  " + row.message() for row in self.failures]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<CheckReport {self.summary}>"
+
+    def _repr_html_(self) -> str:
+        if self.stale is not None:
+            return (
+                '<div class="chainrule-check chainrule-stale" style="border-left:4px solid #d08000;'
+                'background:#fff3c4;padding:4px 8px">'
+                f"<p><b>{html.escape(self.kind)} of {html.escape(self.root_name)}: NOT CHECKED</b>, "
+                f"{html.escape(self.stale.advice)}</p></div>"
+            )
+        headers, body, right = self._columns()
+        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4"}
+        out = ['<table class="chainrule-check">', "<thead><tr>"]
+        out += [
+            f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
+        ]
+        out.append("</tr></thead><tbody>")
+        for row, cells in zip(self.rows, body):
+            style = f' style="background:{colour[row.status]}"' if row.status in colour else ""
+            title = f' title="{html.escape(row.note)}"' if row.note else ""
+            out.append(f"<tr{style}{title}>")
+            out += [
+                f'<td style="text-align:{"right" if r else "left"}"><code>{html.escape(c)}</code></td>'
+                for c, r in zip(cells, right)
+            ]
+            out.append("</tr>")
+        out.append("</tbody></table>")
+        out.append(f"<p>{html.escape(self.summary)}</p>")
+        if self.failures:
+            items = "".join(f"<li>{html.escape(row.message())}</li>" for row in self.failures)
+            out.append(f"<ul>{items}</ul>")
+        return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------
+# What gradcheck and compare share
+# ---------------------------------------------------------------------------------------------------
+def require_value(root: object, function: str) -> Value:
+    if not isinstance(root, Value):
+        raise TypeError(f"{function}() needs the root Value of a graph, got {type(root).__name__}: {root!r}")
+    return root
+
+
+def require_backward(root: Value, function: str) -> None:
+    """The gradients must come from ``root.backward()``.
+
+    ``backward`` sets the root's grad to exactly 1, and nothing else does: a graph never backward-ed
+    has 0 there, and a backward from another node leaves d(that node)/d(root). Where the engine
+    numbers its backward passes (``grad_pass``), a root whose grad no pass wrote (0) is refused too.
+    """
+    never = getattr(root, "grad_pass", None) == 0
+    if root.grad != 1.0 or never:
+        held = f"grad {num(root.grad)}, not 1" if root.grad != 1.0 else "a grad that no backward pass wrote"
+        raise BackwardNeededError(
+            f"{function}() needs the gradients of a backward pass from this root, but {describe(root)} has "
+            f"{held} (after root.backward() it is exactly 1; a backward from another node leaves "
+            "d(that node)/d(root) here). Call root.backward() first, after autograd.zero_grad(root) if leaves "
+            "hold gradients from earlier passes."
+        )
+
+
+def staleness(names: Names, function: str) -> StaleGraph | None:
+    """Whether the graph is fit to check, in the order that makes the advice right: stale values
+    first (they need a replay before anything else), then whether backward ran from this root (a
+    BackwardNeededError if not), then stale gradients. None for a graph fit to check."""
+    stale = find_stale_values(names)
+    if stale is None:
+        require_backward(names.root, function)
+        stale = find_stale_grads(names)
+    return stale
+
+
+def check_tolerances(atol: float, rtol: float) -> None:
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def check_eps(eps: float) -> float:
+    """``eps`` as a float in ``[EPS_MIN, EPS_MAX]``, else a ValueError that says why."""
+    if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not math.isfinite(eps):
+        raise ValueError(f"eps must be a finite number, got {eps!r}")
+    if not EPS_MIN <= eps <= EPS_MAX:
+        why = (
+            f"below {EPS_MIN:.2g} a step x + eps * max(1, |x|) rounds back to x, so there is no difference to take"
+            if eps < EPS_MIN
+            else f"above {EPS_MAX:g} a central difference measures a secant, not a derivative"
+        )
+        raise ValueError(f"eps must be between {EPS_MIN:.2g} and {EPS_MAX:g} (default 1e-6), got {eps!r}: {why}")
+    return float(eps)
+
+
+def make_row(
+    names: Names,
+    consumers: dict[Value, list[Value]],
+    node: Value,
+    analytic: float,
+    numeric: float,
+    status: str,
+    kind: str,
+    note: str = "",
+    key: str = "",
+    method: str = "",
+) -> CheckRow:
+    abs_err = abs(analytic - numeric)
+    scale = max(abs(analytic), abs(numeric))
+    rel_err = abs_err / scale if scale > 0 else abs_err  # NaN stays NaN; 0 when both are 0
+    users = tuple(f"{names.name(c)} = {names.definition(c)} (op {c.op!r})" for c in consumers[node])
+    return CheckRow(
+        node=node,
+        index=names.position[node],
+        name=names.name(node),
+        definition=names.definition(node),
+        value=node.data,
+        analytic=analytic,
+        numeric=numeric,
+        abs_err=abs_err,
+        rel_err=rel_err,
+        status=status,
+        note=note,
+        key=key,
+        consumers=users,
+        kind=kind,
+        root_name=names.root_name(),
+        method=method,
+    )
+
+
+def close(analytic: float, reference: float, atol: float, rtol: float) -> bool:
+    return abs(analytic - reference) <= atol + rtol * abs(reference)  # False for NaN
+
+
+def finish(report: CheckReport, raise_exception: bool) -> CheckReport:
+    if raise_exception and not report.ok:
+        raise GradientCheckError(report.failure_message(), report)
+    return report
