@@ -43,8 +43,8 @@ GRAPH_SUFFIXES = (".svg", ".dot", ".gv")
 class Preset:
     """A data set for ``chainrule train`` and the network and training settings it gets by default.
 
-    ``make(seed)`` returns ``(X, y, class names)``; ``options`` are the generator's arguments (kept in
-    a saved model so that ``evaluate`` makes the same points).
+    ``load_data(name, seed)`` makes its samples; ``options`` are the generator's arguments (kept in a
+    saved model so that ``evaluate`` makes the same points).
     """
 
     description: str
@@ -425,7 +425,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.model} does not say which data it was trained on; give --data ({', '.join(PRESETS)})")
     if name not in PRESETS:
         raise UsageError(f"{args.model} was trained on {name!r}, which this chainrule does not know; give --data")
-    loss = metadata.get("loss", "cross_entropy")
     same_data = name == trained_on
     seed = metadata.get("seed", 0) if same_data else 0
     options = metadata.get("data_options") if same_data else None
@@ -435,23 +434,41 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.model}: its data options {options!r} are not usable ({exc})") from None
     if X.shape[1] != model.nin:
         raise UsageError(f"the model takes {model.nin} inputs, but {name} samples have {X.shape[1]} features")
-    transform: Callable[[np.ndarray], np.ndarray] = lambda A: A  # noqa: E731
-    scaling = metadata.get("standardize") if same_data else None
-    if scaling is not None:
-        mean, std = np.asarray(scaling["mean"], dtype=float), np.asarray(scaling["std"], dtype=float)
-        if mean.shape != (model.nin,) or std.shape != (model.nin,) or not np.all(std > 0):
-            raise UsageError(f"{args.model}: its standardisation does not fit {model.nin} inputs")
-        transform = lambda A: (A - mean) / std  # noqa: E731
+    outputs = model.nouts[-1]
+    if len(classes) > (2 if outputs == 1 else outputs):
+        raise UsageError(f"the model has {outputs} output(s) but {name} has {len(classes)} classes")
+    loss = metadata.get("loss", "cross_entropy")
+    if loss not in LOSSES or (loss == "hinge" and outputs != 1):
+        raise UsageError(f"{args.model}: its loss {loss!r} does not fit a model of {outputs} output(s)")
+    transform = _saved_standardisation(args.model, metadata.get("standardize") if same_data else None, model.nin)
+    held_out = None
+    if same_data and "test_size" in metadata:
+        try:
+            _, X_test, _, y_test = train_test_split(X, y, test_size=metadata["test_size"], seed=seed)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{args.model}: its split cannot be made again ({exc})") from None
+        held_out = (X_test, y_test)
     noun = PRESETS[name].noun
     print(f"model: {model}, {len(model.parameters())} parameters, from {args.model}")
-    outputs = model.nouts[-1]
-    if max(y) >= (2 if outputs == 1 else outputs):
-        raise UsageError(f"the model has {outputs} output(s) but {name} has {len(classes)} classes")
-    if same_data and "test_size" in metadata:
-        _, X_test, _, y_test = train_test_split(X, y, test_size=metadata["test_size"], seed=seed)
+    if held_out is not None:
+        X_test, y_test = held_out
         test_loss, test_accuracy = evaluate(model, transform(X_test), y_test, loss=loss)
         print(f"test accuracy:  {_percent(test_accuracy)} of {len(X_test)} held-out {noun} "
               f"(split seed {seed}), mean loss {test_loss:.4f}")
     all_loss, all_accuracy = evaluate(model, transform(X), y, loss=loss)
     print(f"{'all ' + noun + ':':<15} {_percent(all_accuracy)} of {len(X)}, mean loss {all_loss:.4f}")
     return 0
+
+
+def _saved_standardisation(where: str, scaling: object, nin: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The ``(X - mean) / std`` that train recorded in a saved model's metadata (or no change)."""
+    if scaling is None:
+        return lambda A: A
+    try:
+        mean = np.asarray(scaling["mean"], dtype=float)  # type: ignore[index]
+        std = np.asarray(scaling["std"], dtype=float)  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        mean = std = np.zeros(0)
+    if mean.shape != (nin,) or std.shape != (nin,) or not (np.all(np.isfinite(mean)) and np.all(std > 0)):
+        raise UsageError(f"{where}: its standardisation is not {nin} means and {nin} positive deviations")
+    return lambda A: (A - mean) / std

@@ -204,8 +204,6 @@ def test_moons_reproduces_micrograds_demo_network_plots_regions_and_saves(tmp_pa
 
 
 def test_digits_and_spirals_get_their_own_networks() -> None:
-    from nn.cli import main
-
     digits = chainrule("train", "--data", "digits", "--hidden", "8", "--epochs", "1", "--no-progress")
     assert digits.returncode == 0, digits.stderr
     assert "MLP(64 -> 8 -> 10, activation='tanh'), 610 parameters, softmax + cross-entropy loss" in digits.stdout
@@ -238,3 +236,35 @@ def test_evaluate_needs_a_data_set_it_can_feed(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["evaluate", str(broken)])
     assert f"{broken}: not valid JSON (the file looks truncated)" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_damaged_metadata_without_a_traceback(tmp_path: Path, capsys) -> None:
+    import json
+
+    import nn
+    from nn.cli import main
+
+    good = {"data": "iris", "seed": 0, "test_size": 0.2, "loss": "cross_entropy", "data_options": {},
+            "standardize": {"mean": [0.0] * 4, "std": [1.0] * 4}}
+    for change, message in [
+        ({"standardize": {"mean": [0.0] * 3, "std": [1.0] * 3}}, "its standardisation is not 4 means and 4 positive deviations"),
+        ({"standardize": "yes"}, "its standardisation is not 4 means"),
+        ({"loss": "hinge"}, "its loss 'hinge' does not fit a model of 3 output(s)"),
+        ({"test_size": 2}, "its split cannot be made again"),
+        ({"data": "weather"}, "was trained on 'weather', which this chainrule does not know"),
+    ]:
+        path = nn.save(nn.MLP(4, [3], seed=0), tmp_path / "m.json", metadata={**good, **change})
+        with pytest.raises(SystemExit) as exit_info:
+            main(["evaluate", str(path)])
+        out, err = capsys.readouterr()
+        assert exit_info.value.code == 2 and message in err and out == "", (change, err)
+    path = nn.save(nn.MLP(4, [3], seed=0), tmp_path / "m.json", metadata=good)
+    assert main(["evaluate", str(path)]) == 0
+    assert "of 30 held-out flowers (split seed 0)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(path), "--data", "digits"])
+    assert "the model takes 4 inputs, but digits samples have 64 features" in capsys.readouterr().err
+    one_output = nn.save(nn.MLP(4, [1], seed=0), tmp_path / "m1.json")
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(one_output), "--data", "iris"])
+    assert "the model has 1 output(s) but iris has 3 classes" in capsys.readouterr().err
