@@ -220,8 +220,8 @@ def render(info: dict[str, Any], workloads: Sequence[WorkloadResult], command: s
     table, noisy = time_table(timed)
     out += [table, ""]
     out.append(
-        "median/min/max: wall time of one unit (W1 one training step, W2/W3 forward + backward, W5 one epoch, "
-        "W6 one gradcheck, W7 one forward + Hessian); fwd/bwd µs/op: median phase time per operation node; GC: share of the time "
+        "median/min/max: wall time of one unit (W1 one training step, W2/W3 forward + backward, W5 and W8 "
+        "one epoch, W6 one gradcheck, W7 one forward + Hessian); fwd/bwd µs/op: median phase time per operation node; GC: share of the time "
         "spent in CPython's cyclic garbage collector; time ÷ chainrule's: this engine's median over "
         "chainrule's, measured in this run."
     )

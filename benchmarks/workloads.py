@@ -1,4 +1,4 @@
-"""The timed workloads W1, W2, W3, W5, W6 and W7 (W4, memory, is in ``memory``).
+"""The timed workloads W1, W2, W3, W5, W6, W7 and W8 (W4, memory, is in ``memory``).
 
 Each graph is built by one function that takes an ``Engine`` (see ``engines``), so chainrule,
 micrograd and PyTorch build the same operations in the same order. Before a workload is timed, every
@@ -161,6 +161,8 @@ class Config:
     w4_ops: int = 100_000
     w5_samples: int = 150
     w7_points: int = 16
+    w8_samples: int = 320  # training images in W8's epoch (the CLI's split has 1,438)
+    w8_batch_size: int = 32
     seed: int = 0
 
     @classmethod
@@ -175,6 +177,8 @@ class Config:
             w4_ops=2_000,
             w5_samples=5,
             w7_points=3,
+            w8_samples=8,
+            w8_batch_size=4,
         )
 
 
@@ -246,7 +250,7 @@ def make_params(engine: Engine, init: list[list[tuple[list[float], float]]]) -> 
 
 def mlp(layers: Layers, inputs: Sequence[Node], hidden: str) -> list[Node]:
     """The MLP on one input: each neuron is ``b + w1 x1 + w2 x2 + ...`` (micrograd's order), then
-    ``relu`` or ``sigmoid`` on hidden layers; the last layer is linear."""
+    ``relu``, ``tanh`` or ``sigmoid`` on hidden layers; the last layer is linear."""
     h = list(inputs)
     last = len(layers) - 1
     for i, layer in enumerate(layers):
@@ -256,7 +260,7 @@ def mlp(layers: Layers, inputs: Sequence[Node], hidden: str) -> list[Node]:
             for w, x in zip(weights, h):
                 act = act + w * x
             if i < last:
-                act = act.relu() if hidden == "relu" else act.sigmoid()
+                act = act.relu() if hidden == "relu" else act.tanh() if hidden == "tanh" else act.sigmoid()
             out.append(act)
         h = out
     return h
@@ -642,28 +646,39 @@ def _unflatten(flat: Sequence[Any], n_in: int, sizes: Sequence[int], layout: str
         layers.append(neurons)
         fan_in = n_out
     if pos != len(flat):
-        raise Mismatch(f"nn.MLP has {len(flat)} parameters, a 4-8-3 MLP needs {pos}")
+        shape = "-".join(str(n) for n in [n_in, *sizes])
+        raise Mismatch(f"nn.MLP has {len(flat)} parameters, a {shape} MLP needs {pos}")
     return layers
 
 
-def _iris_hand_epoch(
+HandInit = list[list[tuple[list[float], float]]]
+
+
+def _hand_epoch(
     engine: Engine,
-    init: list[list[tuple[list[float], float]]],
+    init: HandInit,
     X: Sequence[Sequence[float]],
     T: Sequence[int],
     lr: float,
     timed: bool,
+    hidden: str = "sigmoid",
+    batch_size: int = 1,
 ) -> tuple[dict[str, float], list[float], list[float], int | None]:
-    """One epoch of per-sample SGD on the hand-built network: phase seconds, and unless ``timed`` the
-    per-sample losses, the final parameters and the operations of one sample's graph."""
+    """One epoch of SGD on the hand-built network, in mini-batches of ``batch_size`` samples taken in
+    order (1: per-sample SGD on each sample's loss; more: on the batch's mean loss, as ``nn.fit``
+    builds it). Returns phase seconds and, unless ``timed``, the per-sample losses, the final
+    parameters and the operations of the first batch's graph."""
     layers, params = make_params(engine, init)
     phases = {"forward": 0.0, "backward": 0.0, "update": 0.0}
     losses = []
     ops = None
-    for x, t in zip(X, T):
+    for start in range(0, len(X), batch_size):
         t0 = perf_counter()
-        logits = mlp(layers, [engine.leaf(v) for v in x], "sigmoid")
-        loss = softmax_cross_entropy(logits, t, engine.value)
+        sample_losses = [
+            softmax_cross_entropy(mlp(layers, [engine.leaf(v) for v in x], hidden), t, engine.value)
+            for x, t in zip(X[start : start + batch_size], T[start : start + batch_size])
+        ]
+        loss = sample_losses[0] if batch_size == 1 else chain_sum(sample_losses) * (1.0 / len(sample_losses))
         t1 = perf_counter()
         engine.zero_grads(params)
         engine.backward(loss)
@@ -674,10 +689,70 @@ def _iris_hand_epoch(
         phases["backward"] += t2 - t1
         phases["update"] += t3 - t2
         if not timed:
-            losses.append(engine.value(loss))
+            losses.extend(engine.value(v) for v in sample_losses)
             if ops is None:
                 ops = engine.count_ops(loss)
     return phases, losses, [engine.value(p) for p in params], ops
+
+
+def _hand_rows(
+    engines: dict[str, Engine],
+    results: dict[str, EngineResult],
+    notes: list[str],
+    shape: tuple[int, list[int]],
+    initial: list[float],
+    nn_final: list[float],
+    epoch: Callable[[Engine, HandInit, bool], tuple[dict[str, float], list[float], list[float], int | None]],
+    agree: Callable[[list[float], list[float], list[float]], None],
+    repeats: int,
+    units: int,
+) -> None:
+    """The rows "torch", "chainrule-hand" (and "chainrule-py-hand"): nn's network built by hand,
+    checked, then timed.
+
+    nn's initial parameters are laid out by each of ``_LAYOUTS`` in turn until chainrule's hand-built
+    epoch reproduces nn's (``agree(hand losses, nn's final parameters in hand order, hand final)``
+    raises Mismatch otherwise); every engine then runs that network, and is timed only if it agrees
+    too. ``units`` is the number of graphs (samples or batches) an epoch builds, for the op count.
+    """
+    n_in, sizes = shape
+    hand_init = hand_final = None
+    layout_errors = []
+    for layout in _LAYOUTS:
+        try:
+            init = _unflatten(initial, n_in, sizes, layout)
+            positions = _flat(_unflatten(range(len(initial)), n_in, sizes, layout))  # nn's index, in our order
+            final = [nn_final[i] for i in positions]
+            _, losses, hand, _ = epoch(engines["chainrule"], init, False)
+            agree(losses, final, hand)
+        except Mismatch as exc:
+            layout_errors.append(f"{layout}: {exc}")
+            continue
+        hand_init, hand_final = init, final
+        notes.append(f"the hand-built network (torch, chainrule-hand) takes nn's initial parameters ({layout})")
+        break
+
+    # "chainrule-py" (the engine as plain Python beside the compiled one) where that engine is loaded
+    for name, label in (("torch", "torch"), ("chainrule", "chainrule-hand"), ("chainrule-py", "chainrule-py-hand")):
+        if name not in engines:
+            continue
+        engine = engines[name]
+        if hand_init is None or hand_final is None:
+            reason = "; ".join(layout_errors)
+            results[label] = EngineResult("mismatch", f"could not rebuild nn's network by hand ({reason})")
+            continue
+        _, losses, hand, ops = epoch(engine, hand_init, False)
+        try:
+            agree(losses, hand_final, hand)
+        except Mismatch as exc:
+            results[label] = EngineResult("mismatch", str(exc), ops)
+            continue
+        results[label] = _repeat_epochs(
+            lambda: epoch(engine, hand_init, True)[0],
+            repeats,
+            ops * units,
+            "the same network built by hand (workloads.mlp + softmax_cross_entropy)",
+        )
 
 
 def run_w5(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
@@ -732,46 +807,15 @@ def run_w5(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         lambda: nn_epoch(timed=True)[0], cfg.repeats, nn_ops * n, "nn.MLP + nn.cross_entropy + nn.SGD"
     )
 
-    # The same network by hand, from nn's initial parameters: find how parameters() lists them by
-    # reproducing nn's epoch with chainrule, then build it for torch too.
-    hand_init = hand_final = None
-    layout_errors = []
-    for layout in _LAYOUTS:
-        try:
-            init = _unflatten(initial, 4, [8, 3], layout)
-            positions = _flat(_unflatten(range(len(initial)), 4, [8, 3], layout))  # nn's index, in our order
-            final = [nn_final[i] for i in positions]
-            _, losses, hand, _ = _iris_hand_epoch(engines["chainrule"], init, X, T, lr, timed=False)
-            _compare_epoch(ref_losses, final, losses, hand)
-        except Mismatch as exc:
-            layout_errors.append(f"{layout}: {exc}")
-            continue
-        hand_init, hand_final = init, final
-        notes.append(f"the hand-built network (torch, chainrule-hand) takes nn's initial parameters ({layout})")
-        break
-
     if "micrograd" in engines:
         results["micrograd"] = EngineResult("n/a", "micrograd 0.1.0 has no exp/log/sigmoid")
-    for name, label in (("torch", "torch"), ("chainrule", "chainrule-hand"), ("chainrule-py", "chainrule-py-hand")):
-        if name not in engines:
-            continue
-        engine = engines[name]
-        if hand_init is None or hand_final is None:
-            reason = "; ".join(layout_errors)
-            results[label] = EngineResult("mismatch", f"could not rebuild nn's network by hand ({reason})")
-            continue
-        _, losses, hand, ops = _iris_hand_epoch(engine, hand_init, X, T, lr, timed=False)
-        try:
-            _compare_epoch(ref_losses, hand_final, losses, hand)
-        except Mismatch as exc:
-            results[label] = EngineResult("mismatch", str(exc), ops)
-            continue
-        results[label] = _repeat_epochs(
-            lambda: _iris_hand_epoch(engine, hand_init, X, T, lr, timed=True)[0],
-            cfg.repeats,
-            ops * n,
-            "the same network built by hand (workloads.mlp + softmax_cross_entropy)",
-        )
+    # The same network by hand, from nn's initial parameters, for torch and for chainrule without nn.
+    _hand_rows(
+        engines, results, notes, (4, [8, 3]), initial, nn_final,
+        epoch=lambda engine, init, timed: _hand_epoch(engine, init, X, T, lr, timed),
+        agree=lambda losses, final, hand: _compare_epoch(ref_losses, final, losses, hand),
+        repeats=cfg.repeats, units=n,
+    )
     notes.append("before timing, every engine's per-sample losses and final parameters agree with nn's")
     return WorkloadResult("W5", title, size, _ordered(results), notes)
 
@@ -786,7 +830,7 @@ def _compare_epoch(ref_losses: list[float], ref_final: list[float], losses: list
     _compare({f"param[{i}]": v for i, v in enumerate(ref_final)}, {f"param[{i}]": v for i, v in enumerate(final)}, 1e-9, 1e-12)
 
 
-def _repeat_epochs(epoch: Callable[[], dict[str, float]], repeats: int, ops: int, note: str) -> EngineResult:
+def _repeat_epochs(epoch: Callable[[], dict[str, float]], repeats: int, ops: int | None, note: str) -> EngineResult:
     result = EngineResult("ok", note, ops=ops)
     for _ in range(repeats):
         gc.collect()
@@ -942,3 +986,80 @@ def run_w7(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
         "timing, each engine's Hessian is checked against central differences of chainrule's backward gradient",
     ]
     return WorkloadResult("W7", title, {"points": n, "params": 10}, _ordered(results), notes)
+
+
+# ---------------------------------------------------------------------------------------------------
+# W8: one epoch of the digits network through nn.fit
+# ---------------------------------------------------------------------------------------------------
+
+
+def run_w8(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
+    """One epoch of ``nn.fit`` on the digits: ``nn.MLP(64, [32, 10], activation="tanh")`` (the network
+    of ``chainrule train --data digits``), mini-batch SGD on the mean cross entropy.
+
+    The images are the first ``cfg.w8_samples`` of the command line's standardised training split;
+    SGD (lr 0.1) rather than the command line's Adam, so that every engine runs the same update.
+    """
+    n, batch = cfg.w8_samples, cfg.w8_batch_size
+    sizes = [32, 10]
+    title = f"digits 64-32-10 tanh/softmax, one nn.fit epoch, mini-batches of {batch}, SGD ({n} images)"
+    size = {"samples": n, "batch_size": batch, "layers": [64, *sizes]}
+    try:
+        from nn import MLP, SGD, Standardizer, fit, load_digits, train_test_split
+    except ImportError as exc:
+        reason = f"nn is not available ({exc})"
+        results = {name: EngineResult("skipped", reason) for name in (*engines, *skipped)}
+        return WorkloadResult("W8", title, size, results)
+
+    X_all, y_all = load_digits(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X_all, y_all, test_size=0.2, seed=0)
+    X_train = Standardizer().fit(X_train).transform(X_train)
+    X_fit, y_fit = X_train[:n], y_train[:n]
+    lr = 0.1
+    # fit visits the samples in the order of its own shuffle (seed), batch by batch; the hand-built
+    # epoch follows the same order.
+    order = np.random.default_rng(cfg.seed).permutation(n)
+    X = [[float(v) for v in X_fit[i]] for i in order]
+    T = [int(y_fit[i]) for i in order]
+
+    def nn_epoch() -> tuple[dict[str, float], float, list[float], list[float]]:
+        model = MLP(64, sizes, activation="tanh", seed=0)
+        params = model.parameters()
+        initial = [float(p.data) for p in params]
+        t0 = perf_counter()
+        history = fit(model, X_fit, y_fit, epochs=1, optimizer=SGD(params, lr=lr), batch_size=batch, seed=cfg.seed, progress=False)
+        t1 = perf_counter()
+        return {"epoch": t1 - t0}, history.train_loss[0], [float(p.data) for p in params], initial
+
+    results: dict[str, EngineResult] = {}
+    notes = [
+        f"nn.fit(epochs=1, optimizer=SGD(lr={lr:g}), batch_size={batch}) as a whole (shuffle, forward, "
+        "backward, update, accuracy); the hand-built rows follow fit's shuffled order",
+        "nn.fit pauses CPython's cyclic garbage collector while it trains; the hand-built rows leave it on, "
+        "as the other workloads do",
+    ]
+    _, ref_mean_loss, nn_final, initial = nn_epoch()
+    results["chainrule"] = _repeat_epochs(lambda: nn_epoch()[0], cfg.repeats, None, "nn.MLP + nn.fit + nn.SGD")
+    if "micrograd" in engines:
+        results["micrograd"] = EngineResult("n/a", "micrograd 0.1.0 has no exp/log/tanh")
+
+    def agree(losses: list[float], final: list[float], hand: list[float]) -> None:
+        _compare({"mean loss": ref_mean_loss}, {"mean loss": sum(losses) / len(losses)}, 1e-9, 1e-12)
+        _compare({f"param[{i}]": v for i, v in enumerate(final)}, {f"param[{i}]": v for i, v in enumerate(hand)}, 1e-9, 1e-12)
+
+    _hand_rows(
+        engines, results, notes, (64, sizes), initial, nn_final,
+        epoch=lambda engine, init, timed: _hand_epoch(engine, init, X, T, lr, timed, "tanh", batch),
+        agree=agree, repeats=cfg.repeats, units=-(-n // batch),
+    )
+    notes.append("before timing, every engine's mean loss over the epoch and final parameters agree with nn.fit's")
+    ours = results["chainrule"]
+    if ours.median:
+        full = len(X_train)
+        estimate = ours.median * full / n
+        ours.extra.update({"full_epoch_images": full, "full_epoch_s_estimate": estimate})
+        notes.append(
+            f"a full epoch of the {full:,} training images would take about {estimate:.1f} s with nn.fit "
+            f"(this run's median, scaled from {n} images)"
+        )
+    return WorkloadResult("W8", title, size, _ordered(results), notes)

@@ -11,17 +11,37 @@
     >>> model.layers[1].neurons[0].w[2].label
     'L2.n1.w3'
 
-Modules (``module``): ``Module``, ``Neuron``, ``Layer``, ``MLP``. Functions (``functional``):
-``softmax``, ``log_softmax``, ``logsumexp``, ``cross_entropy``, ``ssr``, ``mse``. Optimizers
-(``optim``): ``SGD``, ``Adam``. Data (``data``): ``load_iris``, ``train_test_split``,
-``Standardizer``. Training (``train``): ``fit``, ``evaluate``, ``predict``, ``plot_history``.
+A network whose last layer has one neuron returns that Value itself, as micrograd's does, so the
+loop of micrograd's lecture runs as typed:
+
+    >>> n = nn.MLP(3, [4, 4, 1], activation="tanh", seed=0)
+    >>> xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    >>> ys = [1.0, -1.0, -1.0, 1.0]
+    >>> for k in range(20):
+    ...     ypred = [n(x) for x in xs]
+    ...     loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))
+    ...     for p in n.parameters():
+    ...         p.grad = 0.0
+    ...     loss.backward()
+    ...     for p in n.parameters():
+    ...         p.data += -0.05 * p.grad
+    >>> loss.data < 0.1
+    True
+
+Modules (``module``): ``Module`` (with ``state_dict``/``load_state_dict``), ``Neuron``, ``Layer``,
+``MLP``. Functions (``functional``): ``softmax``, ``log_softmax``, ``logsumexp``, ``cross_entropy``,
+``binary_cross_entropy``, ``hinge``, ``ssr``, ``mse``. Optimizers (``optim``): ``SGD``, ``Adam``.
+Data (``data``): ``load_iris``, ``load_digits``, ``make_moons``, ``make_spirals``,
+``train_test_split``, ``Standardizer``. Training (``train``): ``fit``, ``evaluate``, ``predict``,
+``plot_history``, ``plot_decision_regions``. Saving (``saving``): ``save``, ``load``.
 """
 
-from .data import Dataset, Standardizer, load_iris, train_test_split
-from .functional import cross_entropy, log_softmax, logsumexp, mse, softmax, ssr
+from .data import Dataset, Standardizer, load_digits, load_iris, make_moons, make_spirals, train_test_split
+from .functional import binary_cross_entropy, cross_entropy, hinge, log_softmax, logsumexp, mse, softmax, ssr
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, Optimizer
-from .train import History, evaluate, fit, plot_history, predict
+from .saving import load, save
+from .train import LOSSES, History, evaluate, fit, plot_decision_regions, plot_history, predict
 
 __all__ = [
     "Module",
@@ -33,6 +53,8 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "cross_entropy",
+    "binary_cross_entropy",
+    "hinge",
     "ssr",
     "mse",
     "Optimizer",
@@ -40,11 +62,18 @@ __all__ = [
     "Adam",
     "Dataset",
     "load_iris",
+    "load_digits",
+    "make_moons",
+    "make_spirals",
     "train_test_split",
     "Standardizer",
     "History",
+    "LOSSES",
     "fit",
     "evaluate",
     "predict",
     "plot_history",
+    "plot_decision_regions",
+    "save",
+    "load",
 ]

@@ -1,21 +1,32 @@
-"""``chainrule demo`` and ``chainrule train``: train a network on the bundled iris data."""
+"""``chainrule demo``, ``chainrule train`` and ``chainrule evaluate``: train a network on a bundled or
+generated data set, save it, and evaluate a saved one.
+
+Every file the commands will write (``--graph``, ``--plot``, ``--save``) is checked before training
+starts, so that a bad path fails at once and not after minutes of training.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import math
+import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
 
 from autograd import Value
 from autograd.check import gradcheck
 
-from .data import Standardizer, load_iris, train_test_split
-from .functional import cross_entropy
 from .cli import UsageError
+from .data import Standardizer, load_digits, load_iris, make_moons, make_spirals, train_test_split
+from .functional import cross_entropy
 from .module import ACTIVATIONS, MLP
-from .train import DEFAULT_LR, OPTIMIZERS, PLOT_INSTALL_HINT, evaluate, fit, plot_history
+from .saving import load, save
+from .train import DEFAULT_LR, LOSSES, OPTIMIZERS, PLOT_INSTALL_HINT, evaluate, fit, plot_history
 
 # The demo's settings. With seed 1 every model seed we tried reaches 100% test accuracy on this
 # split from about epoch 10 on; accuracy on 30 test flowers depends on which flowers they are (other
@@ -25,16 +36,89 @@ DEMO_EPOCHS = 40
 DEMO_LR = 0.05
 DEMO_BATCH_SIZE = 16
 DEMO_GRAPH = "chainrule-demo-graph.svg"
+GRAPH_SUFFIXES = (".svg", ".dot", ".gv")
 
 
-def _positive_int(text: str) -> int:
+@dataclass(frozen=True)
+class Preset:
+    """A data set for ``chainrule train`` and the network and training settings it gets by default.
+
+    ``load_data(name, seed)`` makes its samples; ``options`` are the generator's arguments (kept in a
+    saved model so that ``evaluate`` makes the same points).
+    """
+
+    description: str
+    noun: str  # what one sample is, in the printed lines
+    hidden: tuple[int, ...]
+    activation: str
+    epochs: int
+    lr: float  # for Adam; SGD gets DEFAULT_LR["sgd"]
+    batch_size: int
+    standardize: bool
+    loss: str = "cross_entropy"
+    one_output: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "iris": Preset(
+        "the bundled iris flowers (150 x 4, 3 species)", "flowers",
+        hidden=(8,), activation="sigmoid", epochs=100, lr=DEFAULT_LR["adam"], batch_size=16, standardize=True,
+    ),
+    "digits": Preset(
+        "the bundled 8x8 handwritten digits (1,797 x 64, 10 classes)", "images",
+        hidden=(32,), activation="tanh", epochs=5, lr=0.01, batch_size=32, standardize=True,
+    ),
+    "moons": Preset(
+        "two interleaving half circles (make_moons, 100 points, noise 0.1) with micrograd's demo network "
+        "2-16-16-1 and its hinge loss", "points",
+        hidden=(16, 16), activation="relu", epochs=30, lr=0.02, batch_size=16, standardize=False,
+        loss="hinge", one_output=True, options={"n_samples": 100, "noise": 0.1},
+    ),
+    "spirals": Preset(
+        "two interleaved spiral arms (make_spirals, 100 points each, noise 0.05)", "points",
+        hidden=(16, 16), activation="relu", epochs=40, lr=0.02, batch_size=16, standardize=False,
+        options={"n_per_class": 100, "classes": 2, "noise": 0.05},
+    ),
+}
+
+
+def load_data(name: str, seed: int, options: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The samples, labels and class names of data set ``name`` (generated ones from ``seed``)."""
+    preset = PRESETS[name]
+    options = preset.options if options is None else options
+    if name == "iris":
+        ds = load_iris()
+        return ds.data, ds.target, ds.target_names
+    if name == "digits":
+        ds = load_digits()
+        return ds.data, ds.target, ds.target_names
+    if name == "moons":
+        X, y = make_moons(options["n_samples"], noise=options["noise"], seed=seed)
+        return X, y, ["upper moon", "lower moon"]
+    X, y = make_spirals(options["n_per_class"], classes=options["classes"], noise=options["noise"], seed=seed)
+    return X, y, [f"arm {k}" for k in range(options["classes"])]
+
+
+# -- argument types ----------------------------------------------------------------------------------------
+
+
+def _whole_number(text: str, minimum: int, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+        value = minimum - 1  # "1.5", "a": not a whole number
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, "a positive whole number")
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, 0, "a whole number >= 0")
 
 
 def _positive_float(text: str) -> float:
@@ -70,8 +154,62 @@ def _percent(fraction: float) -> str:
     return f"{100.0 * fraction:.1f}%"
 
 
+# -- output files, checked before any training ---------------------------------------------------------------
+
+
+def writable_file(option: str, path: str, example: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """``path`` as a Path if a file can be written there, else a UsageError that says why.
+
+    It must name a file in an existing directory: not a directory, and not one of ``suffixes`` alone
+    (".svg" is a hidden file without a format, not an SVG). The file must be creatable: it is opened
+    for appending (an existing file is not changed) and, if it did not exist, removed again.
+    """
+    target = Path(path)
+    if not path or path.endswith(("/", os.sep)) or target.is_dir():
+        raise UsageError(f"{option}: {path!r} is a directory; give a file name such as {example}")
+    if target.name.lower() in suffixes:
+        raise UsageError(f"{option}: {path!r} is only a suffix; give a file name such as {example}")
+    if not target.parent.is_dir():
+        raise UsageError(f"{option}: the directory {str(target.parent)!r} does not exist")
+    existed = target.exists()
+    try:
+        with open(target, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot write {path!r} ({exc.strerror or exc})") from None
+    if not existed:
+        target.unlink()
+    return target
+
+
+def _plot_file(path: str) -> Path:
+    """The file ``--plot`` will write: matplotlib's format for the suffix, PNG (and ".png") without one."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f"--plot: {PLOT_INSTALL_HINT}")
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    target = writable_file("--plot", path, "curves.png", tuple(f".{name}" for name in formats))
+    suffix = target.suffix.lstrip(".").lower()
+    if not suffix:
+        # matplotlib would add ".png" itself; add it here so that the message names the real file
+        return writable_file("--plot", path + ".png", "curves.png")
+    if suffix not in formats:
+        raise UsageError(f"--plot: cannot write a .{suffix} file; use one of: {', '.join(sorted(formats))}")
+    return target
+
+
+def _graph_file(path: str) -> Path:
+    if not path.lower().endswith(GRAPH_SUFFIXES):
+        raise UsageError(f"--graph: write an .svg (or .dot) file, got {path!r}; .png and .pdf need a system Graphviz")
+    return writable_file("--graph", path, "graph.svg", GRAPH_SUFFIXES)
+
+
+# -- the subcommands ------------------------------------------------------------------------------------------
+
+
 def add_command(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``demo`` and ``train`` subcommands."""
+    """Add the ``demo``, ``train`` and ``evaluate`` subcommands."""
     demo = subparsers.add_parser(
         "demo",
         help="train a 4-8-3 sigmoid/softmax network on the bundled iris data",
@@ -82,7 +220,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     demo.add_argument("--epochs", type=_positive_int, default=DEMO_EPOCHS, help=f"passes over the data (default {DEMO_EPOCHS})")
-    demo.add_argument("--seed", type=int, default=DEMO_SEED, help=f"seed of the split, the weights and the shuffling (default {DEMO_SEED})")
+    demo.add_argument("--seed", type=_seed, default=DEMO_SEED, help=f"seed of the split, the weights and the shuffling (default {DEMO_SEED})")
     demo.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     demo.add_argument(
         "--graph", default=DEMO_GRAPH, metavar="PATH",
@@ -91,37 +229,66 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--no-graph", action="store_true", help="do not draw the graph")
     demo.set_defaults(run=run_demo, subcommand_parser=demo)
 
+    presets = "; ".join(
+        f"{name}: {' '.join(map(str, p.hidden))} {p.activation}, {p.epochs} epochs, lr {p.lr:g}, batch {p.batch_size}"
+        + (f", {p.loss} loss" if p.loss != "cross_entropy" else "")
+        for name, p in PRESETS.items()
+    )
     train = subparsers.add_parser(
         "train",
-        help="train an MLP on the bundled iris data with chosen settings",
+        help="train an MLP on iris, digits, moons or spirals with chosen settings",
         description=(
-            "Train a multilayer perceptron on the bundled iris data (stratified train/test split, "
-            "features standardised with the training set's mean and deviation, cross-entropy loss)."
+            "Train a multilayer perceptron on a data set (stratified train/test split; iris and digits "
+            "standardised with the training set's mean and deviation) and print its accuracy. Each data "
+            f"set has its own default network and settings ({presets}); any option overrides them."
         ),
     )
+    train.add_argument("--data", choices=tuple(PRESETS), default="iris", help="the data set (default iris)")
     train.add_argument(
-        "--hidden", type=_positive_int, nargs="*", default=[8], metavar="N",
-        help="hidden layer sizes, e.g. --hidden 8 8; give none for no hidden layer (default: 8)",
+        "--hidden", type=_positive_int, nargs="*", default=None, metavar="N",
+        help="hidden layer sizes, e.g. --hidden 8 8; give none for no hidden layer (default: per data set)",
     )
-    train.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid", help="hidden activation (default sigmoid)")
-    train.add_argument("--epochs", type=_positive_int, default=100, help="passes over the data (default 100)")
+    train.add_argument("--activation", choices=ACTIVATIONS, default=None, help="hidden activation (default: per data set)")
+    train.add_argument("--epochs", type=_positive_int, default=None, help="passes over the data (default: per data set)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="default adam")
-    lr_defaults = ", ".join(f"{name} {lr:g}" for name, lr in DEFAULT_LR.items())
-    train.add_argument("--lr", type=_positive_float, default=None, help=f"learning rate (default: {lr_defaults})")
+    train.add_argument(
+        "--lr", type=_positive_float, default=None,
+        help=f"learning rate (default: adam per data set, sgd {DEFAULT_LR['sgd']:g})",
+    )
     train.add_argument("--momentum", type=_momentum, default=0.0, help="SGD momentum in [0, 1) (default 0)")
-    train.add_argument("--batch-size", type=_positive_int, default=16, help="samples per update (default 16)")
+    train.add_argument("--batch-size", type=_positive_int, default=None, help="samples per update (default: per data set)")
+    train.add_argument(
+        "--loss", choices=LOSSES, default=None,
+        help="cross_entropy, or hinge for a one-output network (default: hinge for moons, else cross_entropy)",
+    )
     train.add_argument("--test-size", type=_test_size, default=0.2, help="fraction held out for testing (default 0.2)")
-    train.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling (default 0)")
-    train.add_argument("--plot", metavar="PATH", default=None, help="write loss and accuracy curves to PATH (PNG; needs matplotlib)")
+    train.add_argument("--seed", type=_seed, default=0, help="seed of the data, the split, the weights and the shuffling (default 0)")
+    train.add_argument(
+        "--plot", metavar="PATH", default=None,
+        help="write loss and accuracy curves (and for 2-D data the decision regions) to PATH (PNG; needs matplotlib)",
+    )
+    train.add_argument("--save", metavar="PATH", default=None, help="save the trained model as JSON (load with nn.load or chainrule evaluate)")
     train.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     train.set_defaults(run=run_train, subcommand_parser=train)
+
+    ev = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model saved by train --save (or nn.save) on a data set",
+        description=(
+            "Load a model saved as JSON and print its loss and accuracy. A model saved by "
+            "'chainrule train --save' remembers its data set, split and standardisation: it is "
+            "evaluated on the held-out test samples it never trained on, and on all samples."
+        ),
+    )
+    ev.add_argument("model", metavar="MODEL", help="the saved model (.json)")
+    ev.add_argument("--data", choices=tuple(PRESETS), default=None, help="the data set (default: the one the model was trained on)")
+    ev.set_defaults(run=run_evaluate, subcommand_parser=ev)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """The demo, one small step at a time."""
     seed = args.seed
-    if not args.no_graph and not args.graph.lower().endswith((".svg", ".dot", ".gv")):
-        raise UsageError(f"--graph: write an .svg (or .dot) file, got {args.graph!r}; .png and .pdf need a system Graphviz")
+    graph = None if args.no_graph else _graph_file(args.graph)
 
     # Step 1: the bundled iris data, split 80/20 with every species in the same proportion in both sets.
     iris = load_iris()
@@ -158,68 +325,150 @@ def run_demo(args: argparse.Namespace) -> int:
     print(report.summary)
 
     # Step 7: the drawing of that graph, a frame per layer and per neuron.
-    if not args.no_graph:
+    if graph is not None:
         from autograd.viz import draw
 
-        draw(loss).save(args.graph)
-        print(f"graph of that loss ({len(report)} nodes) drawn to {args.graph}")
+        written = draw(loss).save(graph)
+        print(f"graph of that loss ({len(report)} nodes) drawn to {written}")
     return 0 if report.ok else 1
 
 
-def _check_plot_path(args: argparse.Namespace, path: str) -> None:
-    """Fail before training, not after, if the plot cannot be written."""
-    if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError(f"--plot: {PLOT_INSTALL_HINT}")
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise UsageError(f"--plot: the directory {str(target.parent)!r} does not exist")
-    suffix = target.suffix.lstrip(".").lower()
-    if suffix:
-        from matplotlib.figure import Figure
-
-        formats = Figure().canvas.get_supported_filetypes()
-        if suffix not in formats:
-            raise UsageError(f"--plot: cannot write a .{suffix} file; use one of: {', '.join(sorted(formats))}")
-
-
-def _print_results(model: MLP, X_train, y_train, X_test, y_test, seconds: float) -> None:
+def _print_results(model: MLP, X_train, y_train, X_test, y_test, seconds: float, loss: str = "cross_entropy") -> None:
     """The lines the demo and train both end with: time, accuracies and losses."""
-    train_loss, train_accuracy = evaluate(model, X_train, y_train)
-    test_loss, test_accuracy = evaluate(model, X_test, y_test)
+    train_loss, train_accuracy = evaluate(model, X_train, y_train, loss=loss)
+    test_loss, test_accuracy = evaluate(model, X_test, y_test, loss=loss)
     print(f"trained in {seconds:.1f} s")
     print(f"train accuracy: {_percent(train_accuracy)}")
     print(f"test accuracy:  {_percent(test_accuracy)}")
-    print(f"final loss:     {train_loss:.4f} (train), {test_loss:.4f} (test), mean cross-entropy")
+    loss_name = "cross-entropy" if loss == "cross_entropy" else loss
+    print(f"final loss:     {train_loss:.4f} (train), {test_loss:.4f} (test), mean {loss_name}")
+
+
+def _split(name: str, seed: int, test_size: float, options: dict[str, Any] | None = None):
+    """Data set ``name`` split into training and test samples, as train made them; and the class names."""
+    X, y, classes = load_data(name, seed, options)
+    return (*train_test_split(X, y, test_size=test_size, seed=seed), classes)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train an MLP on iris with the options given; print the results."""
+    """Train an MLP on the chosen data set with the options given; print the results."""
+    preset = PRESETS[args.data]
+    hidden = list(preset.hidden) if args.hidden is None else args.hidden
+    activation = args.activation or preset.activation
+    epochs = args.epochs or preset.epochs
+    batch_size = args.batch_size or preset.batch_size
+    lr = args.lr if args.lr is not None else (preset.lr if args.optimizer == "adam" else DEFAULT_LR["sgd"])
+    loss = args.loss or preset.loss
+    # micrograd's moons network has one output whatever the loss; the hinge loss needs one output
+    one_output = preset.one_output or loss == "hinge"
     if args.momentum != 0.0 and args.optimizer != "sgd":
         raise UsageError("--momentum applies to --optimizer sgd only")
-    if args.plot is not None:
-        _check_plot_path(args, args.plot)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    plot = None if args.plot is None else _plot_file(args.plot)
+    model_file = None if args.save is None else writable_file("--save", args.save, "model.json", (".json",))
 
-    iris = load_iris()
-    X_train, X_test, y_train, y_test = train_test_split(iris.data, iris.target, test_size=args.test_size, seed=args.seed)
-    scaler = Standardizer().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    model = MLP(4, [*args.hidden, 3], activation=args.activation, seed=args.seed)
+    X_train, X_test, y_train, y_test, classes = _split(args.data, args.seed, args.test_size)
+    nclasses = len(classes)
+    if loss == "hinge" and nclasses != 2:
+        raise UsageError(f"--loss hinge needs two classes (a one-output network); {args.data} has {nclasses}")
+    scaler = Standardizer().fit(X_train) if preset.standardize else None
+    if scaler is not None:
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    nin = X_train.shape[1]
+    model = MLP(nin, [*hidden, 1 if one_output else nclasses], activation=activation, seed=args.seed)
     momentum = f", momentum {args.momentum:g}" if args.optimizer == "sgd" else ""
-    print(f"model: {model}, {len(model.parameters())} parameters")
-    print(f"training: {len(X_train)} flowers ({len(X_test)} held out), {args.epochs} epochs, "
-          f"{args.optimizer} lr {lr:g}{momentum}, batch size {args.batch_size}, seed {args.seed}")
+    print(f"{args.data}: {preset.description}")
+    print(f"model: {model}, {len(model.parameters())} parameters, {_loss_text(loss, one_output)}")
+    print(f"training: {len(X_train)} {preset.noun} ({len(X_test)} held out), {epochs} epoch{'s' * (epochs != 1)}, "
+          f"{args.optimizer} lr {lr:g}{momentum}, batch size {batch_size}, seed {args.seed}")
 
     start = time.perf_counter()
     history = fit(
         model, X_train, y_train,
-        epochs=args.epochs, optimizer=args.optimizer, lr=lr, momentum=args.momentum,
-        batch_size=args.batch_size, seed=args.seed, test_data=(X_test, y_test), progress=not args.no_progress,
+        epochs=epochs, optimizer=args.optimizer, lr=lr, momentum=args.momentum, batch_size=batch_size,
+        seed=args.seed, test_data=(X_test, y_test), progress=not args.no_progress, loss=loss,
     )
     seconds = time.perf_counter() - start
 
-    _print_results(model, X_train, y_train, X_test, y_test, seconds)
-    if args.plot is not None:
-        plot_history(history, args.plot)
-        print(f"plot written to {args.plot}")
+    _print_results(model, X_train, y_train, X_test, y_test, seconds, loss)
+    if plot is not None:
+        regions = {"model": model, "data": (X_train, y_train), "test_data": (X_test, y_test)} if nin == 2 else {}
+        plot_history(history, plot, **regions)
+        print(f"plot written to {plot}")
+    if model_file is not None:
+        metadata = {
+            "data": args.data, "seed": args.seed, "test_size": args.test_size, "loss": loss,
+            "data_options": preset.options,
+            "standardize": None if scaler is None else {"mean": scaler.mean.tolist(), "std": scaler.std.tolist()},
+        }
+        save(model, model_file, metadata=metadata)
+        print(f"model saved to {model_file} (evaluate it with: chainrule evaluate {model_file})")
     return 0
+
+
+def _loss_text(loss: str, one_output: bool) -> str:
+    if loss == "hinge":
+        return "hinge loss (micrograd's max-margin loss), class 1 where the output is above 0"
+    return "binary cross-entropy of the output" if one_output else "softmax + cross-entropy loss"
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Load a saved model and print its loss and accuracy on a data set."""
+    try:
+        model, metadata = load(args.model, with_metadata=True)
+    except FileNotFoundError:
+        raise UsageError(f"{args.model!r} does not exist") from None
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    trained_on = metadata.get("data")
+    name = args.data or trained_on
+    if name is None:
+        raise UsageError(f"{args.model} does not say which data it was trained on; give --data ({', '.join(PRESETS)})")
+    if name not in PRESETS:
+        raise UsageError(f"{args.model} was trained on {name!r}, which this chainrule does not know; give --data")
+    same_data = name == trained_on
+    seed = metadata.get("seed", 0) if same_data else 0
+    options = metadata.get("data_options") if same_data else None
+    try:
+        X, y, classes = load_data(name, seed, options)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{args.model}: its data options {options!r} are not usable ({exc})") from None
+    if X.shape[1] != model.nin:
+        raise UsageError(f"the model takes {model.nin} inputs, but {name} samples have {X.shape[1]} features")
+    outputs = model.nouts[-1]
+    if len(classes) > (2 if outputs == 1 else outputs):
+        raise UsageError(f"the model has {outputs} output(s) but {name} has {len(classes)} classes")
+    loss = metadata.get("loss", "cross_entropy")
+    if loss not in LOSSES or (loss == "hinge" and outputs != 1):
+        raise UsageError(f"{args.model}: its loss {loss!r} does not fit a model of {outputs} output(s)")
+    transform = _saved_standardisation(args.model, metadata.get("standardize") if same_data else None, model.nin)
+    held_out = None
+    if same_data and "test_size" in metadata:
+        try:
+            _, X_test, _, y_test = train_test_split(X, y, test_size=metadata["test_size"], seed=seed)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{args.model}: its split cannot be made again ({exc})") from None
+        held_out = (X_test, y_test)
+    noun = PRESETS[name].noun
+    print(f"model: {model}, {len(model.parameters())} parameters, from {args.model}")
+    if held_out is not None:
+        X_test, y_test = held_out
+        test_loss, test_accuracy = evaluate(model, transform(X_test), y_test, loss=loss)
+        print(f"test accuracy:  {_percent(test_accuracy)} of {len(X_test)} held-out {noun} "
+              f"(split seed {seed}), mean loss {test_loss:.4f}")
+    all_loss, all_accuracy = evaluate(model, transform(X), y, loss=loss)
+    print(f"{'all ' + noun + ':':<15} {_percent(all_accuracy)} of {len(X)}, mean loss {all_loss:.4f}")
+    return 0
+
+
+def _saved_standardisation(where: str, scaling: object, nin: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The ``(X - mean) / std`` that train recorded in a saved model's metadata (or no change)."""
+    if scaling is None:
+        return lambda A: A
+    try:
+        mean = np.asarray(scaling["mean"], dtype=float)  # type: ignore[index]
+        std = np.asarray(scaling["std"], dtype=float)  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        mean = std = np.zeros(0)
+    if mean.shape != (nin,) or std.shape != (nin,) or not (np.all(np.isfinite(mean)) and np.all(std > 0)):
+        raise UsageError(f"{where}: its standardisation is not {nin} means and {nin} positive deviations")
+    return lambda A: (A - mean) / std

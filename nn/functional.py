@@ -144,13 +144,13 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
 def _check_target(target: object, nclasses: int) -> int:
     if not isinstance(target, numbers.Integral) or isinstance(target, bool):
         raise TypeError(
-            f"cross_entropy() target must be an int class index from 0 to {nclasses - 1} "
+            f"the target must be an int class index from 0 to {nclasses - 1} "
             f"({nclasses} classes), got {type(target).__name__}: {target!r}"
         )
     t = int(target)
     if not 0 <= t < nclasses:
         raise IndexError(
-            f"cross_entropy() target {t} is out of range for {nclasses} classes (valid: 0 to {nclasses - 1})"
+            f"target {t} is out of range for {nclasses} classes (valid: 0 to {nclasses - 1})"
         )
     return t
 
@@ -175,6 +175,53 @@ def cross_entropy(logits: Sequence[Value | Number], target: int) -> Value:
         shifted = _shifted(z)
         loss = _log_sum(_exps(shifted)) - shifted[t]
     loss.label = "cross_entropy"
+    return loss
+
+
+def binary_cross_entropy(logit: Value | Number, target: int) -> Value:
+    """The cross-entropy loss of a one-output classifier: ``-log sigmoid(s)`` for class 1 and
+    ``-log(1 - sigmoid(s))`` for class 0, where ``s`` is the model's single output (a logit, as
+    PyTorch's ``binary_cross_entropy_with_logits`` takes it, not a probability).
+
+    Built as ``cross_entropy([0, s], target)``: since ``sigmoid(s) = softmax([0, s])[1]``, a
+    one-output network is a two-class softmax whose class-0 logit is fixed at 0, and the loss inherits
+    cross_entropy's stability (finite for ``s = +-1000``). d loss / ds = ``sigmoid(s) - target``.
+    Labelled "binary_cross_entropy".
+
+    Args:
+        logit: the output ``s`` (a Value, or a number lifted into a leaf).
+        target: the true class, 0 or 1.
+    """
+    if isinstance(logit, Value):
+        s = logit
+    else:
+        (s,) = _as_values([logit], "binary_cross_entropy")
+    t = _check_target(target, 2)
+    with scope("binary_cross_entropy"):
+        loss = cross_entropy([Value(0.0), s], t)
+    loss.label = "binary_cross_entropy"
+    return loss
+
+
+def hinge(score: Value | Number, target: int) -> Value:
+    """The hinge (max-margin) loss of micrograd's demo: ``relu(1 - y s)`` with ``y = +1`` for class 1
+    and ``y = -1`` for class 0 (``y = 2 target - 1``).
+
+    It is 0 once the score ``s`` is on the right side of 0 by a margin of at least 1, and grows
+    linearly otherwise; d loss / ds = ``-y`` inside the margin and 0 outside. Labelled "hinge".
+
+    Args:
+        score: the one-output classifier's output (a Value, or a number lifted into a leaf).
+        target: the true class, 0 or 1 (not -1 and +1: the sign is made here).
+    """
+    if isinstance(score, Value):
+        s = score
+    else:
+        (s,) = _as_values([score], "hinge")
+    y = 2.0 * _check_target(target, 2) - 1.0
+    with scope("hinge"):
+        loss = (1.0 + s * -y).relu()
+    loss.label = "hinge"
     return loss
 
 

@@ -10,6 +10,11 @@ pre-activation sum is labelled ``L2.n1.z`` and the activation's output ``L2.n1.a
 The matrix view (``Layer.weights()``, ``Layer.set_weights(W, b)``, ...) reads and writes the same
 numbers as numpy arrays laid out ``nin x nout``, so that a layer computes ``z = x @ W + b`` for a
 row vector ``x``: the layout of the matrix-notation derivation.
+
+micrograd's lecture code runs as typed: ``MLP(3, [4, 4, 1])`` called on a list of floats returns one
+Value (a network whose last layer has one neuron returns its output itself, not a list of one), so
+``ypred = [n(x) for x in xs]`` and ``loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))``
+work unchanged, and so do ``n.parameters()``, ``p.grad = 0.0`` and ``p.data += -0.1 * p.grad``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,14 @@ _ACTIVATION_METHODS: dict[str, Callable[[Value], Value] | None] = {
 }
 ACTIVATIONS: tuple[str, ...] = tuple(_ACTIVATION_METHODS)
 """The valid activation names: "sigmoid", "tanh", "relu", "linear"."""
+
+# The same functions on numpy arrays, for ``MLP.forward_numpy``.
+_NUMPY_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # = 1 / (1 + exp(-z)), without overflow
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "linear": lambda z: z,
+}
 
 
 def check_activation(activation: object) -> str:
@@ -116,6 +129,59 @@ class Module:
 
     def __call__(self, x: Sequence[Input]):  # noqa: ANN204 (each module returns its own kind)
         raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by its label, in ``parameters()`` order: ``{"L1.n1.w1": 0.31, ...}``.
+
+        A new dict of plain floats; changing it does not change the module (see ``load_state_dict``).
+        """
+        state: dict[str, float] = {}
+        for p in self.parameters():
+            if p.label in state:
+                raise ValueError(f"two parameters are labelled {p.label!r}; a state dict needs unique labels")
+            state[p.label] = p.data
+        return state
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Set every parameter from ``state``, a mapping label -> number such as ``state_dict()`` returns.
+
+        ``state`` must hold exactly the module's labels, each with a finite real number. Everything is
+        checked before anything is written: a missing or extra label, or a bad number, is a
+        ValueError (TypeError for a non-number) naming them, and leaves the module as it was.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict needs a dict of label -> number, got {type(state).__name__}")
+        params = self.parameters()
+        labels = [p.label for p in params]
+        missing = [label for label in labels if label not in state]
+        known = set(labels)
+        extra = [str(key) for key in state if key not in known]
+        if missing or extra:
+            problems = []
+            if missing:
+                problems.append(f"missing {_some(missing)}")
+            if extra:
+                problems.append(f"unexpected {_some(extra)}")
+            raise ValueError(f"the parameters do not fit {self!r}: {'; '.join(problems)}")
+        values = [check_weight(state[label], label) for label in labels]
+        for p, value in zip(params, values):
+            p.data = value
+
+
+def check_weight(value: object, label: str) -> float:
+    """``value`` as a float if it is a finite real number (not a bool), else an error naming ``label``."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"parameter {label} must be a real number, got {type(value).__name__}: {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"parameter {label} must be finite, got {number!r}")
+    return number
+
+
+def _some(names: Sequence[str], limit: int = 5) -> str:
+    """``'a', 'b', 'c'`` or ``'a', 'b', ... (12 in all)`` for an error message."""
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
 
 
 class Neuron(Module):
@@ -310,10 +376,16 @@ class MLP(Module):
     """A multilayer perceptron: ``MLP(4, [8, 3])`` has 4 inputs, a hidden layer of 8 neurons and 3
     outputs.
 
-    Hidden layers use ``activation``; the last layer is linear, so the model returns a list of logits
-    (a list also for a single output) to pass to ``softmax`` or ``cross_entropy``, or to ``mse`` for
-    regression. Layer ``l`` (counted from 1) is named ``L{l}``, so parameters are labelled like
-    ``L2.n1.w3``.
+    Hidden layers use ``activation``; the last layer is linear. With several outputs the model returns
+    a list of Values (the logits, for ``softmax`` or ``cross_entropy``); when the last layer has one
+    neuron it returns that Value itself, as micrograd's MLP does, so that micrograd's lecture loop runs
+    unchanged::
+
+        n = MLP(3, [4, 4, 1], activation="tanh")
+        ypred = [n(x) for x in xs]                  # one Value per sample
+        loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))
+
+    Layer ``l`` (counted from 1) is named ``L{l}``, so parameters are labelled like ``L2.n1.w3``.
 
     Args:
         nin: the number of inputs.
@@ -342,15 +414,37 @@ class MLP(Module):
             for k, (n_in, n_out) in enumerate(zip(fan_ins, sizes), start=1)
         ]
 
-    def __call__(self, x: Sequence[Input]) -> list[Value]:
-        """The output layer's Values (the logits) for inputs ``x`` (``nin`` Values or plain numbers).
+    def __call__(self, x: Sequence[Input]) -> Value | list[Value]:
+        """The output layer's Values (the logits) for inputs ``x`` (``nin`` Values or plain numbers):
+        a list, or the one Value itself when the last layer has one neuron.
 
         The inputs become leaves labelled "x1" ... "xn" (see ``Layer.__call__``), so a drawing names them.
         """
+        outputs = self.outputs(x)
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def outputs(self, x: Sequence[Input]) -> list[Value]:
+        """The output layer's Values for inputs ``x``, always as a list (also for one output)."""
         _check_inputs(x, self.nin, "the MLP")
         for layer in self.layers:
             x = layer(x)
         return x  # type: ignore[return-value]
+
+    def forward_numpy(self, X: object) -> np.ndarray:
+        """The outputs for many samples at once, computed with numpy from the current weights: an
+        ``(n_samples, nouts[-1])`` array (2-D also for one output). No graph is built and no gradient
+        computed, so it is quick enough for plots over a grid of thousands of points; it agrees with
+        calling the model to within rounding (numpy adds the products in another order).
+        """
+        A = np.asarray(X, dtype=float)
+        if A.ndim != 2 or A.shape[1] != self.nin:
+            raise ValueError(f"forward_numpy: X must have shape (n_samples, {self.nin}), got {A.shape}")
+        activate = _NUMPY_ACTIVATIONS[self.activation]
+        for k, layer in enumerate(self.layers, start=1):
+            A = A @ layer.weights() + layer.biases()
+            if k < len(self.layers):
+                A = activate(A)
+        return A
 
     def parameters(self) -> list[Parameter]:
         return [p for layer in self.layers for p in layer.parameters()]

@@ -41,7 +41,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
 def test_tiny_run_records_every_workload(tiny_run):
     done, data = tiny_run
     by_id = {w["id"]: w for w in data["workloads"]}
-    assert set(by_id) == {"W1", "W2 N=200", "W2 N=2,000", "W3", "W4", "W5", "W6", "W7"}
+    assert set(by_id) == {"W1", "W2 N=200", "W2 N=2,000", "W3", "W4", "W5", "W6", "W7", "W8"}
     for workload_id in ("W1", "W2 N=200", "W2 N=2,000", "W3"):
         ours = by_id[workload_id]["results"]["chainrule"]
         assert ours["status"] == "ok", (workload_id, ours)
@@ -53,14 +53,20 @@ def test_tiny_run_records_every_workload(tiny_run):
     assert by_id["W3"]["results"]["chainrule"]["ops"] == 2 * 1_000 - 1
     w4 = by_id["W4"]["results"]["chainrule"]
     assert w4["status"] == "ok" and w4["ops"] == 2_000 and w4["traced_bytes_per_op"] > 0
-    for workload_id in ("W5", "W6"):  # they need nn and autograd.check; skipped with a reason otherwise
+    for workload_id in ("W5", "W6", "W8"):  # they need nn and autograd.check; skipped with a reason otherwise
         ours = by_id[workload_id]["results"]["chainrule"]
         assert ours["status"] in ("ok", "skipped"), ours
         assert ours["status"] == "ok" or ours["note"]
+    for workload_id in ("W5", "W8"):  # nn's epoch rebuilt by hand agrees before it is timed
+        hand = by_id[workload_id]["results"]["chainrule-hand"]
+        assert hand["status"] == "ok" and hand["ops"] > 0, hand
+    w8 = by_id["W8"]["results"]["chainrule"]
+    assert w8["full_epoch_images"] == 1438 and w8["full_epoch_s_estimate"] > w8["median_s"]
     w7 = by_id["W7"]["results"]  # Hessians, checked against central differences before timing
     assert w7["chainrule"]["status"] == "ok" and w7["chainrule"]["params"] == 10
     assert w7["chainrule"]["phases_median_s"]["hessian"] > 0
     assert w7["micrograd"]["status"] in ("n/a", "skipped") and w7["torch"]["status"] in ("ok", "skipped")
+    assert by_id["W8"]["results"]["chainrule-py-hand"]["status"] in ("ok", "skipped")
     # The text report has the table, the machine and where chainrule stands.
     assert "| workload | engine |" in done.stdout
     assert "Machine:" in done.stdout and "Python:" in done.stdout

@@ -323,7 +323,7 @@ def test_hessian_of_a_small_network_is_symmetric_and_matches_central_differences
     model = nn.MLP(2, [3, 1], activation="tanh", seed=3)
     params = model.parameters()
     data = [([0.5, -1.0], 0.3), ([-0.2, 0.8], -0.4), ([1.5, 0.1], 0.9)]
-    loss = nn.mse([model([Value(a) for a in x])[0] for x, _ in data], [t for _, t in data])
+    loss = nn.mse([model([Value(a) for a in x]) for x, _ in data], [t for _, t in data])
     H = hessian(loss, params)
     assert H.shape == (len(params), len(params))
     assert np.abs(H - H.T).max() <= 1e-13 * np.abs(H).max()  # mixed partials along different paths agree

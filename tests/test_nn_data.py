@@ -111,3 +111,142 @@ def test_standardizer_errors() -> None:
         scaler.transform([[1.0, 2.0, 3.0]])
     with pytest.raises(ValueError, match="2-D"):
         nn.Standardizer().fit([1.0, 2.0])
+
+
+# -- digits ---------------------------------------------------------------------------------------------------
+
+# sha256 of nn/data/digits.csv.gz, byte for byte scikit-learn 1.9.1's sklearn/datasets/data/digits.csv.gz.
+DIGITS_FILE_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+# sha256 of the arrays of scikit-learn 1.9.1's load_digits(): data as C-ordered float64, target as int64.
+SKLEARN_DIGITS_DATA_SHA256 = "20def7f70a702f0af9732fbba4375e147a7d54fe70d8c45569b8e7c1c7010c10"
+SKLEARN_DIGITS_TARGET_SHA256 = "a3c91c262eddcf7ba8f0e37507c30284493c9b20412ffe4af30d536401f7ba21"
+
+
+def test_the_bundled_digits_file_is_scikit_learns() -> None:
+    from importlib import resources
+
+    raw = resources.files("nn").joinpath("data/digits.csv.gz").read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == DIGITS_FILE_SHA256
+    assert nn.data.DIGITS_FILE_SHA256 == DIGITS_FILE_SHA256
+
+
+def test_digits_are_identical_to_scikit_learns_copy() -> None:
+    ds = nn.load_digits()
+    assert ds.data.shape == (1797, 64) and ds.data.dtype == np.float64
+    assert ds.target.shape == (1797,) and ds.target.dtype == np.int64
+    assert sha256(ds.data, np.float64) == SKLEARN_DIGITS_DATA_SHA256
+    assert sha256(ds.target, np.int64) == SKLEARN_DIGITS_TARGET_SHA256
+    assert np.bincount(ds.target).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert ds.data.min() == 0 and ds.data.max() == 16 and np.array_equal(ds.data, ds.data.round())
+    assert ds.images.shape == (1797, 8, 8) and np.array_equal(ds.images[5], ds.data[5].reshape(8, 8))
+    assert ds.feature_names[:2] == ["pixel_0_0", "pixel_0_1"] and ds.feature_names[63] == "pixel_7_7"
+    assert ds.target_names == [str(k) for k in range(10)]
+    # the first image is a 0: a ring of ink around an empty middle
+    assert ds.target[0] == 0 and ds.images[0][3:5, 3:5].max() == 0 and ds.images[0][3:5, [1, 6]].min() >= 4
+    assert "Optical Recognition of Handwritten Digits" in ds.source and "CC BY 4.0" in ds.license
+    assert "1797 samples, 64 features" in repr(ds)
+
+
+def test_digits_return_X_y_and_fresh_arrays() -> None:
+    X, y = nn.load_digits(return_X_y=True)
+    X[0, 0] = 99.0
+    ds = nn.load_digits()
+    assert ds.data[0, 0] == 0.0 and ds.images[0, 0, 0] == 0.0
+    assert "CC BY 4.0" in nn.load_iris().license and "Fisher" in nn.load_iris().source
+
+
+def test_a_damaged_digits_file_is_refused(monkeypatch) -> None:
+    from importlib import resources
+
+    class Damaged:
+        def joinpath(self, name: str):
+            return self
+
+        def read_bytes(self) -> bytes:
+            return b"not the digits"
+
+    monkeypatch.setattr(resources, "files", lambda package: Damaged())
+    with pytest.raises(RuntimeError, match="digits.csv.gz is damaged"):
+        nn.load_digits()
+
+
+# -- moons and spirals ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 100, 101])
+def test_moons_without_noise_lie_exactly_on_scikit_learns_half_circles(n: int) -> None:
+    X, y = nn.make_moons(n, noise=0.0)
+    n_outer, n_inner = n // 2, n - n // 2
+    t_outer, t_inner = np.linspace(0, np.pi, n_outer), np.linspace(0, np.pi, n_inner)
+    assert X.shape == (n, 2) and y.tolist() == [0] * n_outer + [1] * n_inner
+    np.testing.assert_array_equal(X[:n_outer], np.column_stack([np.cos(t_outer), np.sin(t_outer)]))
+    np.testing.assert_array_equal(X[n_outer:], np.column_stack([1 - np.cos(t_inner), 1 - np.sin(t_inner) - 0.5]))
+    # on the circles: radius 1 around (0, 0) and around (1, 0.5), upper and lower halves
+    np.testing.assert_allclose(np.hypot(*X[:n_outer].T), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(np.hypot(X[n_outer:, 0] - 1, X[n_outer:, 1] - 0.5), 1.0, rtol=1e-15)
+    assert X[:n_outer, 1].min() >= 0.0 and X[n_outer:, 1].max() <= 0.5
+
+
+def test_moons_noise_is_seeded_gaussian() -> None:
+    clean, _ = nn.make_moons(2000)
+    a, y = nn.make_moons(2000, noise=0.1, seed=3)
+    b, _ = nn.make_moons(2000, noise=0.1, seed=3)
+    c, _ = nn.make_moons(2000, noise=0.1, seed=4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    offsets = a - clean
+    assert abs(offsets.mean()) < 0.01 and abs(offsets.std() - 0.1) < 0.005
+    assert y.dtype == np.int64 and np.bincount(y).tolist() == [1000, 1000]
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_spirals_without_noise_lie_on_their_arms(classes: int) -> None:
+    X, y = nn.make_spirals(50, classes=classes)
+    assert X.shape == (50 * classes, 2) and np.bincount(y).tolist() == [50] * classes
+    radius = np.hypot(*X.T)
+    np.testing.assert_allclose(radius, np.tile(np.arange(1, 51) / 50, classes), rtol=1e-14)
+    angle = np.arctan2(X[:, 1], X[:, 0])
+    expected = 2 * np.pi * (y / classes + radius)
+    turns = (angle - expected) / (2 * np.pi)
+    np.testing.assert_allclose(turns, np.round(turns), atol=1e-12)  # the same angle up to whole turns
+    # arm k is arm 0 turned by k / classes of a circle
+    c, s = np.cos(2 * np.pi / classes), np.sin(2 * np.pi / classes)
+    np.testing.assert_allclose(X[y == 1], X[y == 0] @ np.array([[c, s], [-s, c]]), atol=1e-14)
+
+
+def test_spirals_noise_is_seeded() -> None:
+    a, _ = nn.make_spirals(30, classes=3, noise=0.2, seed=0)
+    b, _ = nn.make_spirals(30, classes=3, noise=0.2, seed=0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, nn.make_spirals(30, classes=3)[0])
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: nn.make_moons(-5), ValueError, r"make_moons: n_samples must be an int >= 2, got -5"),
+        (lambda: nn.make_moons(1), ValueError, r"n_samples must be an int >= 2, got 1"),
+        (lambda: nn.make_moons(10.0), ValueError, r"n_samples must be an int >= 2, got 10.0"),
+        (lambda: nn.make_moons(10, noise=-0.1), ValueError, r"make_moons: noise must be a finite number >= 0"),
+        (lambda: nn.make_moons(10, noise=float("nan")), ValueError, r"noise must be a finite number >= 0"),
+        (lambda: nn.make_moons(10, seed=-1), ValueError, r"make_moons: seed must be a whole number >= 0, got -1"),
+        (lambda: nn.make_moons(10, seed=1.5), TypeError, r"make_moons: seed must be a whole number >= 0, .* got float: 1.5"),
+        (lambda: nn.make_moons(10, seed="a"), TypeError, r"seed must be a whole number >= 0"),
+        (lambda: nn.make_spirals(0), ValueError, r"make_spirals: n_per_class must be an int >= 1, got 0"),
+        (lambda: nn.make_spirals(10, classes=1), ValueError, r"make_spirals: classes must be an int >= 2, got 1"),
+        (lambda: nn.make_spirals(10, noise=-1), ValueError, r"make_spirals: noise must be"),
+        (lambda: nn.make_spirals(10, seed=-3), ValueError, r"make_spirals: seed must be a whole number >= 0, got -3"),
+        (lambda: nn.train_test_split(np.zeros((4, 1)), [0, 0, 1, 1], seed=-1), ValueError, r"train_test_split: seed"),
+    ],
+)
+def test_generator_errors_are_clear(call, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_numpy_generator_is_a_valid_seed() -> None:
+    X1, _ = nn.make_moons(20, noise=0.1, seed=np.random.default_rng(5))
+    X2, _ = nn.make_moons(20, noise=0.1, seed=np.random.default_rng(5))
+    np.testing.assert_array_equal(X1, X2)
+    X3, _ = nn.make_moons(20, noise=0.1, seed=np.int64(5))
+    np.testing.assert_array_equal(X1, X3)  # an int seed and the Generator made from it agree

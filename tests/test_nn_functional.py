@@ -246,6 +246,58 @@ def test_a_failed_call_leaves_the_inputs_alone() -> None:
     assert data(z) == [0.0, 1.0] and grads(z) == [0.0, 0.0]
 
 
+# -- one-output losses: binary cross entropy and hinge ----------------------------------------------------
+
+
+@pytest.mark.parametrize("s", [-3.0, -0.5, 0.0, LN3, 4.0])
+def test_binary_cross_entropy_closed_form_and_gradient(s: float) -> None:
+    sigmoid = 1 / (1 + math.exp(-s))
+    for target, expected in ((1, -math.log(sigmoid)), (0, -math.log(1 - sigmoid))):
+        z = Value(s, label="s")
+        loss = nn.binary_cross_entropy(z, target)
+        loss.backward()
+        assert loss.data == pytest.approx(expected, rel=1e-14, abs=1e-15)
+        assert z.grad == pytest.approx(sigmoid - target, rel=1e-13, abs=1e-15)  # d/ds = sigmoid(s) - t
+        assert loss.label == "binary_cross_entropy"
+
+
+def test_binary_cross_entropy_is_the_two_class_softmax_with_a_zero_logit() -> None:
+    for s, t in ((0.7, 0), (-2.0, 1)):
+        assert nn.binary_cross_entropy(s, t).data == pytest.approx(nn.cross_entropy([0.0, s], t).data, rel=1e-15)
+
+
+def test_binary_cross_entropy_is_finite_for_huge_logits() -> None:
+    for s in (1000.0, -1000.0):
+        z = Value(s)
+        loss = nn.binary_cross_entropy(z, 1)
+        loss.backward()
+        assert loss.data == pytest.approx(max(-s, 0.0), abs=1e-12) and math.isfinite(z.grad)
+
+
+@pytest.mark.parametrize("s, target, value, slope", [
+    (0.3, 1, 0.7, -1.0),   # inside the margin on the right side: 1 - s, slope -1
+    (-0.3, 1, 1.3, -1.0),  # wrong side
+    (2.0, 1, 0.0, 0.0),    # beyond the margin: no loss, no gradient
+    (0.3, 0, 1.3, 1.0),    # class 0 wants s <= -1: 1 + s, slope +1
+    (-1.5, 0, 0.0, 0.0),
+])
+def test_hinge_closed_form(s: float, target: int, value: float, slope: float) -> None:
+    z = Value(s)
+    loss = nn.hinge(z, target)
+    loss.backward()
+    assert loss.data == pytest.approx(value, rel=1e-15) and z.grad == slope and loss.label == "hinge"
+
+
+def test_one_output_losses_check_the_target() -> None:
+    for loss in (nn.hinge, nn.binary_cross_entropy):
+        with pytest.raises(IndexError, match=r"target 2 is out of range for 2 classes"):
+            loss(Value(0.5), 2)
+        with pytest.raises(IndexError, match="out of range"):
+            loss(Value(0.5), -1)  # micrograd's labels are -1 and +1; here the classes are 0 and 1
+        with pytest.raises(TypeError, match="the target must be an int"):
+            loss(Value(0.5), 1.0)  # type: ignore[arg-type]
+
+
 def test_the_nodes_a_derivation_names_are_labelled_and_the_shift_is_one_constant() -> None:
     z = values(0.0, LN2, LN3)  # exponentials 1, 2, 3 after the shift by -ln 3: 1/3, 2/3, 1
     loss = nn.cross_entropy(z, 0)

@@ -83,12 +83,83 @@ def test_activations(activation: str, f) -> None:
     assert [v.data for v in out] == pytest.approx([f(s) for s in sums], rel=1e-15)
 
 
-# -- shapes: always a list ------------------------------------------------------------------------------
+# -- shapes: a list of outputs, or one Value as in micrograd ------------------------------------------------
 
 
-def test_single_output_is_a_list_of_one() -> None:
-    out = nn.MLP(3, [1], seed=0)([1.0, 2.0, 3.0])
-    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
+def test_single_output_is_the_value_itself_as_in_micrograd() -> None:
+    model = nn.MLP(3, [4, 1], seed=0)
+    out = model([1.0, 2.0, 3.0])
+    assert isinstance(out, Value) and out.label == "L2.n1.z"
+    (listed,) = model.outputs([1.0, 2.0, 3.0])  # the list form, for code that wants one
+    assert listed.data == out.data
+    several = nn.MLP(3, [4, 2], seed=0)([1.0, 2.0, 3.0])
+    assert isinstance(several, list) and len(several) == 2
+    layer_out = nn.Layer(3, 1, seed=0)([1.0, 2.0, 3.0])  # a Layer stays a list: the MLP is the network
+    assert isinstance(layer_out, list) and len(layer_out) == 1
+
+
+def test_micrograd_lecture_code_runs_as_typed() -> None:
+    """The cells of micrograd's lecture (the network part), as a learner types them from the video."""
+    from nn import MLP, Layer, Neuron
+
+    x = [2.0, 3.0]
+    n = Neuron(2)
+    assert isinstance(n(x), Value)
+    n = Layer(2, 3)
+    assert len(n(x)) == 3
+    x = [2.0, 3.0, -1.0]
+    n = MLP(3, [4, 4, 1])
+    assert isinstance(n(x), Value)
+    xs = [
+        [2.0, 3.0, -1.0],
+        [3.0, -1.0, 0.5],
+        [0.5, 1.0, 1.0],
+        [1.0, 1.0, -1.0],
+    ]
+    ys = [1.0, -1.0, -1.0, 1.0]  # desired targets
+    ypred = [n(x) for x in xs]
+    loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))
+    expected = math.fsum((y.data - t) ** 2 for t, y in zip(ys, ypred))
+    assert loss.data == pytest.approx(expected, rel=1e-15)
+    loss.backward()
+    w = n.layers[0].neurons[0].w[0]
+    assert w.grad != 0.0 and isinstance(w.data, float)
+    assert len(n.parameters()) == 41  # (3 + 1) * 4 + (4 + 1) * 4 + (4 + 1) * 1
+    for p in n.parameters():
+        p.data += -0.01 * p.grad
+    for k in range(20):
+        # forward pass
+        ypred = [n(x) for x in xs]
+        loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))
+        # backward pass
+        for p in n.parameters():
+            p.grad = 0.0
+        loss.backward()
+        # update
+        before = [(p.data, p.grad) for p in n.parameters()]
+        for p in n.parameters():
+            p.data += -0.1 * p.grad
+        assert [p.data for p in n.parameters()] == [d + -0.1 * g for d, g in before]
+        print(k, loss.data)
+    assert isinstance(ypred, list) and all(isinstance(y, Value) for y in ypred)
+    # Learning itself (seeded, tanh as in the lecture) is the doctest of nn/__init__.py.
+
+
+def test_one_lecture_step_is_gradient_descent_by_hand() -> None:
+    """sum of squared errors through a one-output MLP: the update equals p - lr * dL/dp computed by hand."""
+    n = nn.MLP(2, [3, 1], activation="tanh", seed=1)
+    xs, ys = [[0.5, -1.0], [2.0, 0.25]], [1.0, -1.0]
+    W1, b1, W2, b2 = n.layers[0].weights(), n.layers[0].biases(), n.layers[1].weights(), n.layers[1].biases()
+    X, Y = np.array(xs), np.array(ys)
+    H = np.tanh(X @ W1 + b1)
+    out = (H @ W2 + b2)[:, 0]
+    d_out = 2 * (out - Y)  # dL/d out for L = sum (out - y)^2
+    dW2 = H.T @ d_out[:, None]
+    dW1 = X.T @ ((d_out[:, None] * W2.T) * (1 - H**2))
+    loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, [n(x) for x in xs]))
+    loss.backward()
+    np.testing.assert_allclose(n.layers[1].weight_grads(), dW2, rtol=1e-12)
+    np.testing.assert_allclose(n.layers[0].weight_grads(), dW1, rtol=1e-12)
 
 
 def test_a_middle_layer_of_one_neuron_works() -> None:
@@ -156,7 +227,7 @@ def test_set_weights_reproduces_a_worked_example() -> None:
     model = nn.MLP(2, [2, 1], activation="sigmoid", seed=0)
     model.set_weights([([[0.15, 0.25], [0.20, 0.30]], [0.35, 0.35]), ([[0.40], [0.45]], [0.60])])
     h1, h2 = sigmoid(0.05 * 0.15 + 0.10 * 0.20 + 0.35), sigmoid(0.05 * 0.25 + 0.10 * 0.30 + 0.35)
-    (y,) = model([0.05, 0.10])
+    y = model([0.05, 0.10])
     assert y.data == pytest.approx(0.40 * h1 + 0.45 * h2 + 0.60, rel=1e-15)
     assert model.layers[0].neurons[1].w[0].data == 0.25  # W[0, 1]: input 1 to neuron 2
 
@@ -256,6 +327,68 @@ def test_package_docstring_example_runs() -> None:
 
     result = doctest.testmod(nn)
     assert result.attempted > 0 and result.failed == 0
+
+
+# -- state dicts and the numpy forward pass ------------------------------------------------------------------
+
+
+def test_state_dict_round_trip_gives_identical_outputs() -> None:
+    a, b = nn.MLP(3, [5, 2], activation="tanh", seed=1), nn.MLP(3, [5, 2], activation="tanh", seed=2)
+    state = a.state_dict()
+    assert list(state) == [p.label for p in a.parameters()] and all(type(v) is float for v in state.values())
+    x = [0.3, -1.2, 2.0]
+    assert [v.data for v in a(x)] != [v.data for v in b(x)]
+    b.load_state_dict(state)
+    assert [v.data for v in a(x)] == [v.data for v in b(x)]  # bit for bit
+    state["L1.n1.w1"] = 123.0
+    assert a.layers[0].neurons[0].w[0].data != 123.0  # a copy, not a view
+
+
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        (lambda s: s.pop("L2.n1.b"), ValueError, r"missing 'L2.n1.b'"),
+        (lambda s: s.update({"L3.n1.b": 0.0}), ValueError, r"unexpected 'L3.n1.b'"),
+        (lambda s: s.update({"L1.n2.w1": float("nan")}), ValueError, r"parameter L1.n2.w1 must be finite, got nan"),
+        (lambda s: s.update({"L1.n2.w1": float("-inf")}), ValueError, r"parameter L1.n2.w1 must be finite"),
+        (lambda s: s.update({"L1.n2.w1": "0.5"}), TypeError, r"parameter L1.n2.w1 must be a real number, got str"),
+        (lambda s: s.update({"L1.n2.w1": True}), TypeError, r"must be a real number, got bool"),
+    ],
+)
+def test_load_state_dict_checks_everything_first(change, error, message) -> None:
+    model = nn.MLP(2, [2, 1], seed=0)
+    before = model.state_dict()
+    state = nn.MLP(2, [2, 1], seed=9).state_dict()
+    change(state)
+    with pytest.raises(error, match=message):
+        model.load_state_dict(state)
+    assert model.state_dict() == before  # nothing half loaded
+
+
+def test_load_state_dict_lists_many_missing_labels_briefly() -> None:
+    with pytest.raises(ValueError, match=r"missing 'L1.n1.w1', .* \(17 in all\)"):
+        nn.MLP(2, [4, 1], seed=0).load_state_dict({})
+    with pytest.raises(TypeError, match="dict of label -> number"):
+        nn.MLP(2, [1], seed=0).load_state_dict([1.0, 2.0, 3.0])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("activation", nn.ACTIVATIONS)
+def test_forward_numpy_agrees_with_the_graph(activation: str) -> None:
+    model = nn.MLP(3, [6, 4, 2], activation=activation, seed=3)
+    X = np.random.default_rng(0).normal(size=(7, 3)) * 3
+    expected = [[v.data for v in model(row.tolist())] for row in X]
+    np.testing.assert_allclose(model.forward_numpy(X), expected, rtol=1e-12, atol=1e-14)
+    one = nn.MLP(3, [4, 1], activation=activation, seed=3)
+    assert one.forward_numpy(X).shape == (7, 1)
+    np.testing.assert_allclose(one.forward_numpy(X)[:, 0], [one(row.tolist()).data for row in X], rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 3\), got \(7, 2\)"):
+        model.forward_numpy(X[:, :2])
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), ("a", TypeError), (True, TypeError)])
+def test_bad_seeds_are_clear_errors(seed: object, error: type) -> None:
+    with pytest.raises(error, match="MLP: seed must be a whole number >= 0"):
+        nn.MLP(2, [1], seed=seed)  # type: ignore[arg-type]
 
 
 def test_plain_number_inputs_become_shared_leaves_labelled_x1_to_xn() -> None:

@@ -129,3 +129,178 @@ def test_plot_without_matplotlib_says_how_to_install_it(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'pip install "chainrule\[plot\]"'):
         nn.plot_history(nn.History([1.0], [0.5]))
+
+
+# -- one-output classifiers (micrograd's moons) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["hinge", "cross_entropy"])
+def test_one_output_network_learns_the_moons(loss: str) -> None:
+    X, y = nn.make_moons(100, noise=0.1, seed=0)
+    X_train, X_test, y_train, y_test = nn.train_test_split(X, y, test_size=0.2, seed=0)
+    model = nn.MLP(2, [8, 8, 1], activation="relu", seed=0)  # micrograd's demo network at half width
+    history = nn.fit(model, X_train, y_train, epochs=25, lr=0.03, batch_size=8, seed=0, loss=loss,
+                     test_data=(X_test, y_test), progress=False)
+    assert history.loss == loss and history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert history.train_accuracy[-1] >= 0.95 and history.test_accuracy[-1] >= 0.9
+    scores = np.array([model(row.tolist()).data for row in X_test])
+    assert nn.predict(model, X_test).tolist() == (scores > 0).astype(int).tolist()
+    test_loss, test_accuracy = nn.evaluate(model, X_test, y_test, loss=loss)
+    assert test_accuracy == history.test_accuracy[-1] and test_loss == pytest.approx(history.test_loss[-1], rel=1e-14)
+
+
+def test_evaluate_one_output_losses_by_hand() -> None:
+    model = nn.MLP(1, [1], activation="linear", seed=0)
+    model.set_weights([([[1.0]], [0.0])])  # the output is the input
+    X, y = np.array([[2.0], [0.5], [-0.25]]), np.array([1, 0, 0])
+    hinge_loss, accuracy = nn.evaluate(model, X, y, loss="hinge")
+    assert hinge_loss == pytest.approx((0.0 + 1.5 + 0.75) / 3, rel=1e-15) and accuracy == pytest.approx(2 / 3)
+    ce, _ = nn.evaluate(model, X, y)
+    expected = np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(0.5)), np.log1p(np.exp(-0.25))])
+    assert ce == pytest.approx(expected, rel=1e-14)
+    assert nn.predict(model, X).tolist() == [1, 1, 0]
+
+
+def test_loss_errors() -> None:
+    X, y = np.zeros((4, 2)), np.array([0, 1, 2, 0])
+    with pytest.raises(ValueError, match="unknown loss 'mse'; choose one of 'cross_entropy', 'hinge'"):
+        nn.fit(nn.MLP(2, [3], seed=0), X, y, loss="mse", progress=False)
+    with pytest.raises(ValueError, match="hinge loss needs a one-output model .* this one has 3 outputs"):
+        nn.fit(nn.MLP(2, [3], seed=0), X, y, loss="hinge", progress=False)
+    with pytest.raises(ValueError, match=r"y holds class 2, but the model has one output \(two classes\)"):
+        nn.fit(nn.MLP(2, [1], seed=0), X, y, progress=False)
+    with pytest.raises(ValueError, match="fit: seed must be a whole number >= 0, got -1"):
+        nn.fit(nn.MLP(2, [3], seed=0), X, y, seed=-1, progress=False)
+
+
+# -- progress in notebooks ---------------------------------------------------------------------------------------
+
+
+def test_a_widget_bar_is_followed_by_a_summary_line_that_survives_export(iris_split, capsys, monkeypatch) -> None:
+    """A notebook's widget bar is lost in an HTML export; fit then prints one plain line as well."""
+    from tqdm.std import tqdm
+
+    X_train, X_test, y_train, y_test = iris_split
+    monkeypatch.setattr(nn.train, "_progress_bar_class", lambda: (tqdm, True))
+    history = nn.fit(nn.MLP(4, [3], seed=0), X_train[:8], y_train[:8], epochs=2, test_data=(X_test, y_test))
+    out = capsys.readouterr().out
+    assert out.startswith("fit: 2 epochs in ") and out.count("\n") == 1
+    assert f"loss {history.train_loss[-1]:.4f}, accuracy {history.train_accuracy[-1]:.3f}" in out
+    assert f"test accuracy {history.test_accuracy[-1]:.3f}" in out
+    monkeypatch.setattr(nn.train, "_progress_bar_class", lambda: (tqdm, False))
+    nn.fit(nn.MLP(4, [3], seed=0), X_train[:8], y_train[:8], epochs=2)
+    assert capsys.readouterr().out == ""  # a text bar keeps its own last line
+
+
+def test_outside_a_notebook_the_bar_is_text() -> None:
+    tqdm_class, is_widget = nn.train._progress_bar_class()
+    assert not is_widget and not tqdm_class.__module__.startswith("tqdm.notebook")
+
+
+# -- decision regions -------------------------------------------------------------------------------------------------
+
+
+def test_decision_regions_colour_the_plane_by_the_prediction(tmp_path) -> None:
+    model = nn.MLP(2, [1], activation="linear", seed=0)
+    model.set_weights([([[1.0], [0.0]], [0.0])])  # class 1 right of x1 = 0
+    X, y = np.array([[-1.0, 0.0], [1.0, 1.0], [0.5, -1.0]]), np.array([0, 1, 1])
+    path = tmp_path / "regions.png"
+    fig = nn.plot_decision_regions(model, X, y, path, resolution=41)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.collections import PathCollection
+
+    (ax,) = fig.axes
+    assert ax.get_title() == "decision regions"
+    grid_x = np.linspace(-1.2, 1.2, 41)
+    classes = nn.train._grid_classes(model, np.column_stack([grid_x, np.zeros(41)]))
+    assert classes.tolist() == (grid_x > 0).astype(int).tolist()
+    # the points drawn are the samples, one scatter per class
+    offsets = np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    assert sorted(map(tuple, offsets.tolist())) == sorted(map(tuple, X.tolist()))
+
+
+def test_grid_classes_agree_with_predict() -> None:
+    X, y = nn.make_spirals(20, classes=3, noise=0.1, seed=0)
+    model = nn.MLP(2, [8, 3], activation="tanh", seed=2)
+    grid = np.random.default_rng(1).uniform(-1.5, 1.5, size=(60, 2))
+    assert nn.train._grid_classes(model, grid).tolist() == nn.predict(model, grid).tolist()
+
+
+def test_plot_history_adds_the_regions_of_a_2d_model(tmp_path) -> None:
+    X, y = nn.make_moons(40, noise=0.1, seed=0)
+    model = nn.MLP(2, [4, 1], activation="tanh", seed=0)
+    history = nn.fit(model, X, y, epochs=2, loss="hinge", progress=False)
+    fig = nn.plot_history(history, tmp_path / "all.png", model=model, data=(X, y), test_data=(X[:5], y[:5]))
+    assert [ax.get_title() for ax in fig.axes] == ["loss (mean hinge)", "accuracy", "decision regions (x = test samples)"]
+    with pytest.raises(ValueError, match="give both model and data"):
+        nn.plot_history(history, model=model)
+    with pytest.raises(ValueError, match="decision regions need samples of 2 features, got 3"):
+        nn.plot_decision_regions(nn.MLP(3, [1], seed=0), np.zeros((2, 3)), np.array([0, 1]))
+
+
+# -- the cyclic garbage collector is paused while fit trains, and restored ------------------------------------
+
+
+def test_fit_pauses_the_cyclic_gc_and_restores_it(iris_split, monkeypatch) -> None:
+    import gc
+
+    X_train, _, y_train, _ = iris_split
+    seen = []
+    original_step = nn.Adam.step
+
+    def step(self) -> None:
+        seen.append(gc.isenabled())
+        original_step(self)
+
+    monkeypatch.setattr(nn.Adam, "step", step)
+    assert gc.isenabled()
+    nn.fit(nn.MLP(4, [3], seed=0), X_train[:8], y_train[:8], epochs=1, batch_size=4, progress=False)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        nn.fit(nn.MLP(4, [3], seed=0), X_train[:8], y_train[:8], epochs=1, progress=False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
+def test_gc_is_restored_when_training_fails(iris_split) -> None:
+    import gc
+
+    X_train, _, y_train, _ = iris_split
+    model = nn.MLP(4, [3], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=0.1)
+    optimizer.step = lambda: (_ for _ in ()).throw(KeyboardInterrupt)  # the user stops training
+    with pytest.raises(KeyboardInterrupt):
+        nn.fit(model, X_train, y_train, epochs=3, optimizer=optimizer, progress=False)
+    assert gc.isenabled()
+
+
+def test_a_graph_is_freed_without_the_cyclic_gc() -> None:
+    """What makes pausing the collector safe: a loss graph has no reference cycles."""
+    import gc
+
+    model = nn.MLP(3, [4, 2], seed=0)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            loss = nn.cross_entropy(model([Value(0.5), Value(-1.0), Value(2.0)]), 1)
+            loss.backward()
+        del loss
+        assert gc.collect() == 0  # nothing was left for the collector: reference counting freed it all
+    finally:
+        gc.enable()
+
+
+def test_evaluate_and_predict_pause_the_gc_too(iris_split, monkeypatch) -> None:
+    import gc
+
+    X_train, _, y_train, _ = iris_split
+    seen = []
+    original = nn.train._predicted_class
+    monkeypatch.setattr(nn.train, "_predicted_class", lambda outputs: seen.append(gc.isenabled()) or original(outputs))
+    model = nn.MLP(4, [3], seed=0)
+    nn.predict(model, X_train[:5])
+    nn.evaluate(model, X_train[:5], y_train[:5])
+    assert seen == [False] * 10 and gc.isenabled()

@@ -39,6 +39,7 @@ EXPECTED = {
     "03_iris_cross_entropy_b3.ipynb",
     "04_training_iris.ipynb",
     "05_second_derivatives.ipynb",
+    "06_moons_and_digits.ipynb",
 }
 KERNEL_NAME = "chainrule-notebooks"
 CELL_TIMEOUT = 300  # seconds; only a guard against a hung kernel (each notebook takes seconds)

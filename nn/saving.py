@@ -1,0 +1,160 @@
+"""Saving a trained ``MLP`` to a JSON file and loading it back.
+
+The file is plain JSON that a person can read::
+
+    {
+      "format": "chainrule.nn.MLP",
+      "version": 1,
+      "nin": 2,
+      "nouts": [16, 16, 1],
+      "activation": "relu",
+      "parameters": {"L1.n1.w1": 0.4329, "L1.n1.w2": -1.0517, "L1.n1.b": 0.0, ...},
+      "metadata": {...}
+    }
+
+``nin``, ``nouts`` and ``activation`` are the arguments of ``MLP(nin, nouts, activation)``;
+``parameters`` holds every weight and bias by its label (``state_dict()``), written with Python's
+shortest exact float repr, so that ``load`` gives back the same numbers bit for bit and the loaded
+model computes identical outputs. ``metadata`` is optional: anything JSON can hold, for the caller
+(the command line keeps the data set and the standardisation there).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from .module import MLP, check_activation
+
+FORMAT = "chainrule.nn.MLP"
+VERSION = 1
+_KEYS = ("format", "version", "nin", "nouts", "activation", "parameters")
+
+
+def save(
+    model: MLP, path: str | os.PathLike[str], *, metadata: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``model`` to ``path`` as JSON (see the module docstring); return the path.
+
+    Args:
+        model: an ``MLP``.
+        path: the file to write (replaced if it exists).
+        metadata: optional JSON-serialisable information to keep with the model (a dict), returned by
+            ``load(path, with_metadata=True)``.
+
+    The file is written in one piece after everything is checked, so an error leaves no file behind.
+
+    Raises:
+        TypeError: ``model`` is not an MLP, or ``metadata`` is not JSON-serialisable.
+        ValueError: a parameter is NaN or infinite (JSON has no such numbers).
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"save() writes an nn.MLP, got {type(model).__name__}")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"save(): metadata must be a dict, got {type(metadata).__name__}")
+    state = model.state_dict()
+    for label, value in state.items():
+        if not math.isfinite(value):
+            raise ValueError(f"save(): parameter {label} is {value}; JSON cannot hold it and the model cannot be reloaded")
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "nin": model.nin,
+        "nouts": list(model.nouts),
+        "activation": model.activation,
+        "parameters": state,
+    }
+    if metadata is not None:
+        document["metadata"] = dict(metadata)
+    try:
+        text = json.dumps(document, indent=1, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"save(): metadata cannot be written as JSON: {exc}") from None
+    target = Path(path)
+    target.write_text(text + "\n", encoding="utf-8")
+    return target
+
+
+def load(path: str | os.PathLike[str], *, with_metadata: bool = False) -> MLP | tuple[MLP, dict[str, Any]]:
+    """The model saved at ``path``: a new ``MLP`` with the saved sizes, activation and parameters.
+
+    With ``with_metadata=True``, returns ``(model, metadata)`` (an empty dict if none was saved).
+
+    Raises:
+        ValueError: the file is empty, truncated or not JSON, has another format or version, its sizes
+            or activation are invalid, a parameter is missing, extra, not a number, NaN or infinite.
+            The message names the file and the problem. Nothing is returned half loaded.
+        OSError: the file cannot be read (FileNotFoundError if it does not exist).
+    """
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{where}: not a chainrule model file (not UTF-8 text)") from None
+    if not text.strip():
+        raise ValueError(f"{where}: the file is empty, not a saved model")
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        hint = " (the file looks truncated)" if truncated else ""
+        raise ValueError(f"{where}: not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except _NonFinite as exc:
+        raise ValueError(f"{where}: the file holds {exc.args[0]}, which is not a valid weight") from None
+    model = _model_from(document, where)
+    if with_metadata:
+        metadata = document.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ValueError(f"{where}: 'metadata' must be a JSON object, got {type(metadata).__name__}")
+        return model, metadata
+    return model
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _reject_constant(name: str) -> float:
+    """``json.loads`` reads NaN, Infinity and -Infinity (not JSON, but Python writes them); refuse."""
+    raise _NonFinite(name)
+
+
+def _model_from(document: object, where: str) -> MLP:
+    """Check every field, build the model, then load its parameters (all or nothing)."""
+    if not isinstance(document, dict):
+        raise ValueError(f"{where}: a saved model is a JSON object, got a JSON {type(document).__name__}")
+    if document.get("format") != FORMAT:
+        raise ValueError(f"{where}: not a chainrule model file (format {document.get('format')!r}, expected {FORMAT!r})")
+    missing = [key for key in _KEYS if key not in document]
+    if missing:
+        raise ValueError(f"{where}: missing field(s) {', '.join(map(repr, missing))}")
+    version = document["version"]
+    if version != VERSION or isinstance(version, bool):
+        raise ValueError(f"{where}: format version {version!r} is not supported (this chainrule reads version {VERSION})")
+    nin, nouts = document["nin"], document["nouts"]
+    if not _is_size(nin):
+        raise ValueError(f"{where}: 'nin' must be a positive int, got {nin!r}")
+    if not isinstance(nouts, list) or not nouts or not all(_is_size(n) for n in nouts):
+        raise ValueError(f"{where}: 'nouts' must be a non-empty list of positive ints (layer sizes), got {nouts!r}")
+    activation = document["activation"]
+    try:
+        check_activation(activation)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    parameters = document["parameters"]
+    if not isinstance(parameters, dict):
+        raise ValueError(f"{where}: 'parameters' must be a JSON object of label: number, got {type(parameters).__name__}")
+    model = MLP(nin, nouts, activation=activation, seed=0)
+    try:
+        model.load_state_dict(parameters)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return model
+
+
+def _is_size(n: object) -> bool:
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
