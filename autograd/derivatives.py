@@ -159,6 +159,8 @@ def _derivative_graph(root: Value, inputs: list[Value]) -> list[Value]:
 
 def _accumulate(adjoint: dict, parent: Value, upstream: Adjoint, local: object, original: set) -> None:
     """``adjoint[parent] += upstream * local``, making no node that is not needed."""
+    if isinstance(upstream, float) and upstream == 0.0:
+        return  # the consumer's adjoint is a number that came to 0 (contributions cancelled): nothing flows
     number = _as_number(local, original)
     sign = 1.0
     if number is not None:
@@ -171,8 +173,6 @@ def _accumulate(adjoint: dict, parent: Value, upstream: Adjoint, local: object, 
         else:
             term = upstream * number
     elif isinstance(upstream, float):
-        if upstream == 0.0:
-            return
         if upstream in (1.0, -1.0):
             term, sign = local, upstream
         else:
@@ -180,7 +180,7 @@ def _accumulate(adjoint: dict, parent: Value, upstream: Adjoint, local: object, 
     else:
         term = upstream * local
     held = adjoint.get(parent)
-    if held is None:
+    if held is None or (isinstance(held, float) and held == 0.0):  # nothing yet, or numbers that cancelled
         adjoint[parent] = term if sign > 0 else -term
     else:
         adjoint[parent] = held + term if sign > 0 else held - term

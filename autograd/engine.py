@@ -283,12 +283,13 @@ class Value:
             raise ValueError(f"a negative number to a fractional power is not real: ({x!r}) ** {k:g}, at {describe(self)}")
         if x == 0.0 and 0.0 < k < 1.0:
             raise ZeroDivisionError(f"the slope of a ** {k:g} is infinite at a = 0, at {describe(self)}")
+        out: cython.double = _float_pow(x, k, self)
         slope: cython.double = 0.0  # d(a^k)/da = k a^(k-1)
         if k != 0.0:
-            slope = k * _float_pow(x, k - 1.0, self, k)
+            slope = k * _pow_or_inf(x, k - 1.0)
             if slope - slope != 0.0:
                 raise OverflowError(f"the slope of a ** {k:g} at a = {x!r} is too large for a float, at {describe(self)}")
-        return _node(_float_pow(x, k, self, k), power_op_name(k), self, slope, None, 0.0)
+        return _node(out, power_op_name(k), self, slope, None, 0.0)
 
     def __radd__(self, other: Operand) -> Value:
         a: Value = _operand(other, "+")
@@ -468,9 +469,9 @@ def _pow(a: Value, b: Value) -> Value:
     y: cython.double = b._data
     if x <= 0.0:
         raise ValueError(f"a ** b with a Value exponent needs a positive base a, got a = {x!r} at {describe(a)}")
-    out: cython.double = _float_pow(x, y, a, y)
+    out: cython.double = _float_pow(x, y, a)
     # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log(a)
-    da: cython.double = y * _float_pow(x, y - 1.0, a, y)
+    da: cython.double = y * _pow_or_inf(x, y - 1.0)
     return _node(out, "pow", a, _slope(da, "pow", a, b), b, _slope(out * log(x), "pow", a, b))
 
 
@@ -550,15 +551,21 @@ def _slope(value: cython.double, op: str, a: Value, b: Optional[Value]) -> cytho
 
 
 @cython.cfunc
-def _float_pow(a: cython.double, b: cython.double, node: Value, exponent: cython.double) -> cython.double:
-    out: cython.double
-    try:
-        out = a**b
-    except OverflowError:  # plain Python raises where C returns inf
-        out = math.inf
+def _float_pow(a: cython.double, b: cython.double, node: Value) -> cython.double:
+    """``a ** b``, which must be finite: an OverflowError that quotes the numbers written."""
+    out: cython.double = _pow_or_inf(a, b)
     if out - out != 0.0:
-        raise OverflowError(f"{a!r} ** {exponent!r} overflows a float, at {describe(node)}")
+        raise OverflowError(f"{a!r} ** {b!r} overflows a float, at {describe(node)}")
     return out
+
+
+@cython.cfunc
+def _pow_or_inf(a: cython.double, b: cython.double) -> cython.double:
+    """``a ** b``, or inf where it overflows (C returns inf there; plain Python raises)."""
+    try:
+        return a**b
+    except OverflowError:
+        return math.inf
 
 
 def _as_float(x: object, what: str) -> float:
