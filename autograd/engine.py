@@ -147,10 +147,7 @@ class Value:
 
     @data.setter
     def data(self, value: Number) -> None:
-        if type(value) is float and value - value == 0.0:  # the usual case, without building a message
-            self._data = value
-        else:
-            self._data = _as_float(value, f"the data of {describe(self)}")
+        self._data = _finite_field(value, self, "data")
 
     @property
     def grad(self) -> float:
@@ -158,10 +155,7 @@ class Value:
 
     @grad.setter
     def grad(self, value: Number) -> None:
-        if type(value) is float and value - value == 0.0:
-            self._grad = value
-        else:
-            self._grad = _as_float(value, f"the grad of {describe(self)}")
+        self._grad = _finite_field(value, self, "grad")
 
     @property
     def label(self) -> str:
@@ -585,6 +579,14 @@ def _as_float(x: object, what: str) -> float:
     if value - value != 0.0:
         raise ValueError(f"{what} must be finite, got {value}")
     return value
+
+
+@cython.cfunc
+def _finite_field(value: object, node: Value, field: str) -> cython.double:
+    """A value written to ``node.data`` or ``node.grad``: a finite float, or an error naming the node."""
+    if type(value) is float and value - value == 0.0:  # the usual case, without building a message
+        return value
+    return _as_float(value, f"the {field} of {describe(node)}")
 
 
 def _as_label(label: object) -> str:
