@@ -47,9 +47,9 @@ COMPILED: bool = bool(engine.COMPILED)
 
 if not COMPILED and not _truthy("CHAINRULE_PURE_PYTHON") and not _truthy("CHAINRULE_QUIET"):
     print(
-        "chainrule: the compiled engine is not installed, so the same engine runs as plain Python (about 5x "
+        "chainrule: the compiled engine is not installed, so the same engine runs as plain Python (about 10x "
         "slower); to get it, reinstall with a C compiler present (pip install --force-reinstall --no-deps "
-        "chainrule); set CHAINRULE_QUIET=1 to hide this line",
+        "chainrule, or pip install -e . in a checkout); set CHAINRULE_QUIET=1 to hide this line",
         file=sys.stderr,
     )
 
