@@ -102,16 +102,15 @@ def softmax(values: Sequence[Value | Number]) -> list[Value]:
     """``p_i = exp(z_i - m) / sum_j exp(z_j - m)`` with ``m = max(z)``: a list of Values that are
     positive and sum to 1. The probabilities are labelled "p1", "p2", ...
 
-    The division is ``exp(z_i - m) * s**-1`` with one shared ``s**-1`` node, labelled "1/sum_exp".
+    Each probability is one division ``exp_i / sum_exp``, so it is the correctly rounded quotient
+    of the two numbers, as on paper.
     """
     z = _as_values(values, "softmax")
     with scope("softmax"):
         exps = _exps(_shifted(z))
         total = _sum(exps)
         total.label = "sum_exp"
-        inverse_total = total**-1
-        inverse_total.label = "1/sum_exp"
-        probs = [e * inverse_total for e in exps]
+        probs = [e / total for e in exps]
     for p, label in zip(probs, _numbered("p", len(probs))):
         p.label = label
     return probs

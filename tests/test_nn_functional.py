@@ -163,7 +163,10 @@ def test_softmax_graph_is_built_from_primitives_with_a_constant_shift() -> None:
     z = values(1.0, 3.0)
     p = nn.softmax(z)
     ops = {node.op for node in topological_order(p[0])}
-    assert ops == {"", "+", "exp", "**-1", "*"}
+    assert ops == {"", "+", "exp", "/"}
+    total = p[0].parents[1]
+    assert total.label == "sum_exp" and p[1].parents[1] is total  # p_i = exp_i / sum_exp, one shared sum
+    assert [pi.data for pi in p] == [e / total.data for e in (math.exp(-2.0), 1.0)]  # one rounding each
     shifts = [node for node in topological_order(p[0]) if node.op == "+" and node.parents[0] in z]
     assert [s.parents[1].role for s in shifts] == ["constant", "constant"]
     assert [s.parents[1].data for s in shifts] == [-3.0, -3.0]  # minus the max
@@ -313,4 +316,4 @@ def test_the_nodes_a_derivation_names_are_labelled_and_the_shift_is_one_constant
     assert nodes["log_sum_exp"].data == pytest.approx(math.log(2.0), rel=1e-15)
     p = nn.softmax(values(0.0, LN2, LN3))
     softmax_labels = {n.label for n in topological_order(p[0]) if n.label}
-    assert {"-max(z)", "exp1", "exp3", "sum_exp", "1/sum_exp"} <= softmax_labels
+    assert {"-max(z)", "exp1", "exp3", "sum_exp", "p1"} <= softmax_labels
