@@ -127,7 +127,7 @@ class Value:
 
     @cython.annotation_typing(False)  # the checks below give clearer errors than the compiler's
     def __init__(self, data: Number, label: str = "") -> None:
-        self._data = _as_float(data, "Value(data)")
+        self._data = as_finite_float(data, "Value(data)")
         self._label = _as_label(label)
         self._grad = 0.0
         self._a = None
@@ -201,7 +201,7 @@ class Value:
         partials = tuple(partials)
         if len(partials) != len(self.parents):
             raise ValueError(f"{describe(self)} has {len(self.parents)} operands, got {len(partials)} partials")
-        values = [_as_float(p, f"a local derivative of {describe(self)}") for p in partials]
+        values = [as_finite_float(p, f"a local derivative of {describe(self)}") for p in partials]
         if values:
             self._da = values[0]
             if len(values) == 2:
@@ -269,7 +269,7 @@ class Value:
     def __pow__(self, exponent: Operand, modulo: Any = None) -> Value:
         if isinstance(exponent, Value):
             return _pow(self, exponent)
-        k: cython.double = _as_float(exponent, "the exponent of **")  # a constant power, op "**k"
+        k: cython.double = as_finite_float(exponent, "the exponent of **")  # a constant power, op "**k"
         x: cython.double = self._data
         if x == 0.0 and k < 0.0:
             raise ZeroDivisionError(f"0 ** {k:g} divides by zero, at {describe(self)}")
@@ -448,7 +448,7 @@ class Constant(Value):
     @cython.annotation_typing(False)
     def __init__(self, data: Number, op: str = "") -> None:
         # Checked here so that a bad operand's error names the operation it was given to.
-        super().__init__(_as_float(data, f"the other operand of {op!r}" if op else "Constant(data)"))
+        super().__init__(as_finite_float(data, f"the other operand of {op!r}" if op else "Constant(data)"))
 
     @property
     def role(self) -> str:
@@ -509,7 +509,7 @@ def _operand(x: object, op: str) -> Value:
         if value - value != 0.0:
             raise ValueError(f"the other operand of {op!r} must be finite, got {value}")
     elif t is int or (isinstance(x, numbers.Real) and t is not bool):
-        value = _as_float(x, f"the other operand of {op!r}")
+        value = as_finite_float(x, f"the other operand of {op!r}")
     elif hasattr(x, "__array_ufunc__"):
         return None  # a numpy array: numpy applies the operation to each element
     else:
@@ -562,8 +562,9 @@ def _pow_or_inf(a: cython.double, b: cython.double) -> cython.double:
         return math.inf
 
 
-def _as_float(x: object, what: str) -> float:
-    """``x`` as a finite Python float, or a TypeError/ValueError that says what ``what`` got."""
+def as_finite_float(x: object, what: str) -> float:
+    """``x`` as a finite Python float, or a TypeError/ValueError that says what ``what`` got (the
+    engine's one check of a number; the checker and nn use it for numbers users give them)."""
     t = type(x)
     if t is float:
         value = x
@@ -586,7 +587,7 @@ def _finite_field(value: object, node: Value, field: str) -> cython.double:
     """A value written to ``node.data`` or ``node.grad``: a finite float, or an error naming the node."""
     if type(value) is float and value - value == 0.0:  # the usual case, without building a message
         return value
-    return _as_float(value, f"the {field} of {describe(node)}")
+    return as_finite_float(value, f"the {field} of {describe(node)}")
 
 
 def _as_label(label: object) -> str:
@@ -908,7 +909,7 @@ def _restore_graph(nodes: list, table: tuple, end: object) -> Value:
     i: cython.Py_ssize_t
     for i in range(len(nodes)):
         shell = nodes[i]
-        shell._data = _as_float(data[i], "a pickled Value's data")
+        shell._data = as_finite_float(data[i], "a pickled Value's data")
         shell._grad = grad[i]
         shell._op = ops[i]
         shell._label = _as_label(labels[i])

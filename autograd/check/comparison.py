@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Iterable, Mapping, Union
 
-from ..engine import Value, describe, topological_order
+from ..engine import Value, as_finite_float, describe, topological_order
 from .naming import Names
 from .report import FAIL, OK, CheckReport, check_tolerances, close, finish, make_row, require_value, staleness
 
@@ -126,9 +124,4 @@ def _key_text(key: Union[str, Value], names: Names) -> str:
 
 
 def _real(x: Any, what: str) -> float:
-    if not isinstance(x, numbers.Real) or isinstance(x, bool):
-        raise TypeError(f"{what} must be a real number, got {type(x).__name__}: {x!r}")
-    value = float(x)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return value
+    return as_finite_float(x, what)
