@@ -11,7 +11,7 @@ from typing import Any, Iterable, Union
 from ..engine import Value
 from .picture import DEFAULT_MAX_NODES, Drawing, plan
 
-__all__ = ["draw"]
+__all__ = ["draw", "draw_dot"]
 
 
 def draw(
@@ -82,3 +82,16 @@ def draw(
     """
     return plan(root, local_grads=local_grads, check=check, collapse=collapse, max_nodes=max_nodes,
                 digits=digits, rankdir=rankdir, caller="draw").drawing  # fmt: skip
+
+
+def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", **options: Any) -> Drawing:
+    """micrograd's name for ``draw`` (lecture compatibility): the graph left to right, each value a box
+    with its label, ``data`` and ``grad``, each operation a small node between its operands and its
+    value, as the lecture's ``draw_dot`` draws it. Hand-set grads show their number, marked "(by hand)".
+
+    ``format`` is accepted as the lecture passes it ("svg" or "png"); the drawing renders to either
+    (``.save("graph.png")``). Any other option is ``draw``'s (``local_grads=True``, ``digits=``, ...).
+    """
+    if format not in ("svg", "png"):
+        raise ValueError(f"draw_dot(format=...) takes 'svg' or 'png', got {format!r}; Drawing.save() writes other formats")
+    return draw(root, rankdir=rankdir, **options)
