@@ -27,12 +27,20 @@ def draw(
     """Draw the computation graph of ``root`` with each node's data and gradient.
 
     Drawing reads the graph and changes nothing in it. Before ``root.backward()`` the grads are drawn
-    as ``grad ?``: no backward pass has computed them yet.
+    as ``grad ?``: no backward pass has computed them yet; grads set by hand are drawn with their number.
 
     Legend:
         * Every value is a rounded box with one line per field: its label (if it has one), ``data``
           and ``grad``, the numbers with ``digits`` significant digits (1e-05 stays 1e-05). A grad that
-          no backward pass has computed yet reads ``grad ?``, in grey italics.
+          no backward pass has computed yet reads ``grad ?``, in grey italics. A grad you set by hand
+          (``v.grad = 4.0`` or ``c._backward()``, ``grad_source == "hand"``) reads ``grad 4 (by hand)``,
+          in violet italics; a collapsed box counts them ("5 grads set (by hand)").
+        * OUT OF DATE (dark orange): when values were changed after the graph was computed (a training
+          step, ``p.data -= ...``) and not replayed, a banner over the drawing says so and what to do
+          (``autograd.replay(root)``, then ``autograd.zero_grad(root); root.backward()``), and each node
+          that no longer matches its operands has a dashed orange border and the line
+          "out of date: now <value its op gives now>" (a box: "n nodes out of date"). The detection is
+          the checker's (``autograd.check.staleness``).
         * Fill colour tells the kind of value: light blue = input (``Value``), amber = parameter
           (``Parameter``), light grey with a dashed border = constant (a plain number in the
           expression, such as the 2 in ``x * 2``), white = intermediate (computed) value.
@@ -57,7 +65,7 @@ def draw(
           turns red and lists them.
 
     In SVG every node also has a tooltip naming it, and CSS classes: its role ("input",
-    "parameter", "constant", "operation"), plus "root", "failed", "op" or "box" where they apply.
+    "parameter", "constant", "operation"), plus "root", "failed", "stale", "op" or "box" where they apply.
 
     Args:
         root: the output node; every node it depends on is drawn.
