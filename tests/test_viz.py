@@ -731,3 +731,18 @@ def test_png_errors_say_what_to_install_and_write_nothing(monkeypatch, tmp_path)
         render_module.svg_to_png("<svg xmlns='http://www.w3.org/2000/svg' width='0' height='0'/>")
     with pytest.raises(ValueError, match="scale must be"):
         render_module.svg_to_png(drawing.svg(), scale=0)
+
+
+def test_a_network_sized_png_is_scaled_to_at_most_max_png_pixels():
+    """The 202-node iris loss at scale 2 was 100 megapixels and took 9-18 s to rasterize (issue 21):
+    a PNG larger than MAX_PNG_PIXELS is drawn at the scale that fits, a small one keeps scale 2."""
+    big = '<svg xmlns="http://www.w3.org/2000/svg" width="4369pt" height="3274pt"><rect width="9" height="9"/></svg>'
+    png = render_module.svg_to_png(big)
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width * height <= render_module.MAX_PNG_PIXELS
+    assert abs(width / height - 4369 / 3274) < 0.01 and width > 3000  # the same picture, smaller
+    small = '<svg xmlns="http://www.w3.org/2000/svg" width="300pt" height="200pt"><rect width="9" height="9"/></svg>'
+    png = render_module.svg_to_png(small)
+    assert int.from_bytes(png[16:20], "big") == 800  # 300 pt = 400 px, at scale 2
+    with pytest.raises(ValueError, match="max_pixels must be"):
+        render_module.svg_to_png(small, max_pixels=0)
