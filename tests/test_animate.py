@@ -165,11 +165,37 @@ def test_collapsed_boxes_fill_in_their_outputs_step_by_step():
     anim = animate(E, collapse="neuron")
     box = next(name for name, lines in frame_texts(anim, 0).items() if name.startswith("b"))
     assert frame_texts(anim, 0)[box][-1] == "L1.n1.a: data ?, grad ?"
-    forward = next(s.index for s in anim.steps if s.kind == "forward" and s.node is a)
-    assert frame_texts(anim, forward)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad ?"
-    backward = next(s.index for s in anim.steps if s.kind == "backward" and s.node is a)
-    assert frame_texts(anim, backward)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad {g4(a.grad)}"
-    assert "(inside L1.n1)" in anim.steps[backward].text
+    # A collapsed box is one step forward and one step backward (issue 21), not one per node inside.
+    assert [(s.kind, s.box) for s in anim.steps] == [
+        ("start", None), ("forward", "L1.n1"), ("forward", None),
+        ("backward", None), ("backward", None), ("backward", "L1.n1")]  # E, the constant 3, the box
+    forward, backward = anim.steps[1], anim.steps[5]
+    product = a.parents[0]
+    assert forward.nodes == (product, a) and backward.nodes == (a, product, product.parents[1], x)
+    assert frame_texts(anim, 1)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad ?"
+    assert frame_texts(anim, 5)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad {g4(a.grad)}"
+    assert f"L1.n1.a = tanh(#2) = tanh({g4(product.data)}) = {g4(a.data)}" in forward.text
+    # every gradient of the box, each as its chain-rule sum with the numbers
+    assert f"∂E/∂L1.n1.a = ∂E/∂E · ∂E/∂L1.n1.a = 1 · 3 = {g4(a.grad)}" in backward.text
+    assert f"∂E/∂x = ∂E/∂#2 · ∂#2/∂x = {g4(product.grad)} · 2 = {g4(x.grad)}" in backward.text
+
+
+def test_steps_of_a_collapsed_network_are_one_per_box_in_an_order_that_respects_the_graph():
+    import nn
+
+    model = nn.MLP(2, [3, 2], seed=0)
+    loss = nn.cross_entropy(model([Value(0.5), Value(-1.0)]), 1)
+    loss.backward()
+    full, boxed = animate(loss), animate(loss, collapse="neuron")
+    assert len(boxed) < len(full) / 3
+    boxes = [s.box for s in boxed.steps if s.kind == "forward" and s.box]
+    assert sorted(boxes) == ["L1.n1", "L1.n2", "L1.n3", "L2.n1", "L2.n2"]  # each box once
+    done: set = set()
+    for step in boxed.steps[1:]:
+        if step.kind == "forward":
+            assert all(p in done or p.is_leaf or p in step.nodes for n in step.nodes for p in n.parents)
+            done.update(step.nodes)
+    assert sum(len(s.nodes) for s in boxed.steps if s.kind == "backward") == len(topological_order(loss))
 
 
 def test_saving_writes_one_self_contained_page_or_one_frame(tmp_path):
