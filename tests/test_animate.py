@@ -253,3 +253,21 @@ def test_repr_and_jupyter_output():
     html = anim._repr_html_()
     assert html.startswith('<div class="cr-view cr-anim" id="cr-anim-') and html.count("<svg") == 1
     assert "step-through needs JavaScript" in html  # shown only where scripts do not run
+
+
+def test_a_caption_shows_every_term_and_a_sum_of_exactly_those_terms():
+    """Issue 21: x1 of the iris network has 8 terms; the caption showed 6, then "… and 2 more terms"
+    and a total the shown terms did not add up to."""
+    x = Value(0.5, label="x")
+    ws = [Value(0.1 * (i + 1), label=f"w{i + 1}") for i in range(8)]
+    E = sum((x * w for w in ws), Value(0.0, label="zero"))
+    E.label = "E"
+    E.backward()
+    anim = animate(E)
+    step = next(s for s in anim.steps if s.kind == "backward" and s.node is x)
+    lines = step.text.splitlines()
+    assert sum(line.startswith("via ") for line in lines) == 8 and "more terms" not in step.text
+    total_line = next(line for line in lines if line.startswith("∂E/∂x = ") and " + " in line)
+    summed, total = total_line.removeprefix("∂E/∂x = ").rsplit(" = ", 1)
+    shown = [float(t.strip("()")) for t in summed.split(" + ")]
+    assert len(shown) == 8 and math.isclose(sum(shown), float(total), rel_tol=1e-3) and float(total) == float(g4(x.grad))
