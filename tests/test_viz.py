@@ -746,3 +746,31 @@ def test_a_network_sized_png_is_scaled_to_at_most_max_png_pixels():
     assert int.from_bytes(png[16:20], "big") == 800  # 300 pt = 400 px, at scale 2
     with pytest.raises(ValueError, match="max_pixels must be"):
         render_module.svg_to_png(small, max_pixels=0)
+
+
+def _product(n: int) -> Value:
+    x = Value(1.0001, label="x")
+    p = x
+    for _ in range(n - 1):
+        p = p * x
+    return p
+
+
+def test_a_long_product_is_laid_out_quickly_or_refused_at_once_never_a_silent_hang():
+    """Issue 21: x * x * ... * x with 100 factors took Graphviz over a minute, 600 did not finish in
+    13 minutes. Its cost is the arrows from x that run past every step: about n**2 bends."""
+    from autograd.viz import MAX_LAYOUT_COST, QUICK_LAYOUT_COST, LayoutTooSlowError, layout_cost
+
+    assert layout_cost(3, [("a", "b"), ("b", "c"), ("a", "c")]) == 3 + 1  # a -> c runs past b's rank
+    assert layout_cost(3, [("k", "c"), ("a", "b"), ("b", "c")]) == 3  # a leaf stands just before its use
+    assert draw(_product(20)).layout == "full"
+    quick = draw(_product(100))
+    assert quick.layout == "quick" and "mclimit=0.1" in quick.source and "nslimit=1" in quick.source
+    with pytest.raises(LayoutTooSlowError, match=r"(?s)too long to lay out.*x \*\* n.*collapse=1"):
+        draw(_product(600))
+    assert QUICK_LAYOUT_COST < 99 + 100 * 99 < MAX_LAYOUT_COST < 1199 + 600 * 599
+    # a network's loss keeps the full layout
+    import nn
+
+    model = nn.MLP(4, [8, 3], seed=0)
+    assert draw(nn.cross_entropy(model([Value(0.1 * i) for i in range(4)]), 0)).layout == "full"

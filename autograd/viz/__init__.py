@@ -24,8 +24,12 @@ from .picture import (
     ROOT_FILL,
     UNKNOWN,
     Drawing,
+    MAX_LAYOUT_COST,
+    QUICK_LAYOUT_COST,
     GraphTooLargeError,
+    LayoutTooSlowError,
     grad_computed,
+    layout_cost,
     natural_key,
 )
 from .render import RenderError
@@ -36,6 +40,7 @@ __all__ = [
     "animate",
     "Animation",
     "GraphTooLargeError",
+    "LayoutTooSlowError",
     "RenderError",
     "grad_computed",
     "DEFAULT_MAX_NODES",
