@@ -271,3 +271,21 @@ def test_a_caption_shows_every_term_and_a_sum_of_exactly_those_terms():
     summed, total = total_line.removeprefix("∂E/∂x = ").rsplit(" = ", 1)
     shown = [float(t.strip("()")) for t in summed.split(" + ")]
     assert len(shown) == 8 and math.isclose(sum(shown), float(total), rel_tol=1e-3) and float(total) == float(g4(x.grad))
+
+
+def test_rich_display_carries_a_static_svg_beside_the_html():
+    """Issue 21: static viewers (GitHub, nbviewer, VS Code's frames) drop scripts and iframes; every
+    drawing and step-through also carries image/svg+xml (the step-through's last step)."""
+    from autograd.viz import draw
+
+    E, nodes = readme_example()
+    anim = animate(E)
+    bundle = anim._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "image/svg+xml", "text/plain"}
+    assert bundle["image/svg+xml"] == anim.svg(len(anim) - 1) and bundle["image/svg+xml"].startswith("<svg")
+    assert f"grad {g4(nodes['w'].grad)}" in bundle["image/svg+xml"] and "grad ?" not in bundle["image/svg+xml"]
+    drawing = draw(E)
+    bundle = drawing._repr_mimebundle_()
+    assert bundle["image/svg+xml"] == drawing.svg() and "<svg" in bundle["text/html"]
+    for text in bundle.values():
+        assert not re.search(r"(src|href)=\"(?!#)|https?://(?!www\.w3\.org/)", text)  # nothing from elsewhere

@@ -294,6 +294,12 @@ class Animation:
     def _repr_html_(self) -> str:
         return self.html()
 
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        """The step-through as HTML (it runs where scripts run, and shows the last step where they do
+        not), the last step as a static SVG for viewers that drop HTML (GitHub, nbviewer, VS Code's own
+        frames), and text. Everything is inline: no file beside the notebook, no network."""
+        return {"text/html": self.html(), "image/svg+xml": self.svg(), "text/plain": repr(self)}
+
     def save(self, path: Union[str, PathLike], step: int | None = None, format: str | None = None) -> Path:
         """Write the animation and return the path; the format comes from the suffix unless given.
 

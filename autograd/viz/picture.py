@@ -167,6 +167,12 @@ class Drawing:
         """Jupyter shows a Drawing as its SVG in a frame that fits the cell (zoom and pan)."""
         return _viewer.frame_html(self.svg())
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Every form a notebook keeps: the HTML frame (zoom and pan, for Jupyter), the bare SVG (for
+        viewers that drop HTML or scripts: GitHub, nbviewer, VS Code's own frames, exports) and text."""
+        svg = self.svg()
+        return {"text/html": _viewer.frame_html(svg), "image/svg+xml": svg, "text/plain": repr(self)}
+
     def __repr__(self) -> str:
         return f"<Drawing of {self.node_count} nodes: .source is the DOT text, .save(path) writes it>"
 
