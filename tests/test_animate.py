@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -208,13 +209,13 @@ def test_saving_writes_one_self_contained_page_or_one_frame(tmp_path):
     assert anim.save(tmp_path / "step.svg", step=3).read_text().startswith("<svg")
     png = anim.save(tmp_path / "step.png", step=-1).read_bytes()
     assert png.startswith(b"\x89PNG")
-    with pytest.raises(ValueError, match=r"saves as \.html .* not 'gif'"):
-        anim.save(tmp_path / "a.gif")
+    with pytest.raises(ValueError, match=r"saves as \.html, \.gif or \.pdf .* not 'jpg'"):
+        anim.save(tmp_path / "a.jpg")
     with pytest.raises(IndexError, match=f"steps 0 to {len(anim) - 1}"):
         anim.svg(len(anim))
     with pytest.raises(TypeError, match="step must be an int"):
         anim.svg(1.5)
-    assert not (tmp_path / "a.gif").exists()
+    assert not (tmp_path / "a.jpg").exists()
 
 
 def test_animate_needs_a_backward_pass_and_refuses_what_is_too_long():
@@ -289,3 +290,54 @@ def test_rich_display_carries_a_static_svg_beside_the_html():
     assert bundle["image/svg+xml"] == drawing.svg() and "<svg" in bundle["text/html"]
     for text in bundle.values():
         assert not re.search(r"(src|href)=\"(?!#)|https?://(?!www\.w3\.org/)", text)  # nothing from elsewhere
+
+
+def test_save_gif_and_pdf_one_frame_or_page_per_step_with_its_caption(tmp_path, monkeypatch):
+    """Issue 21: slides and handouts. Pillow reads back what was written: as many frames (pages) as
+    steps, all of one size, each different; without Pillow a clear ImportError and no file."""
+    Image = pytest.importorskip("PIL.Image")
+    from autograd.viz import export
+
+    x = Value(0.5, label="x")
+    E = (x * 3.0).tanh()
+    E.label = "E"
+    E.backward()
+    anim = animate(E)
+    gif = anim.save(tmp_path / "backprop.gif")
+    with Image.open(gif) as image:
+        assert image.format == "GIF" and image.n_frames == len(anim) and image.info.get("loop") == 0
+        frames = []
+        for k in range(image.n_frames):
+            image.seek(k)
+            frames.append(image.convert("RGB").tobytes())
+    assert len(set(frames)) == len(anim)  # every step looks different (its highlight and caption)
+    pdf = anim.save(tmp_path / "handout.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") >= len(anim)
+    # the caption that is drawn on each frame: every line of the step's text, wrapped, nothing cut
+    lines = export._caption_lines(anim, len(anim) - 1, export.GIF_LAYOUT)
+    assert lines[0][0].startswith(f"Step {len(anim) - 1} of {len(anim) - 1}") and lines[0][1]
+    assert " ".join(t.strip() for t, _ in lines).count("Done: every gradient is computed.") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop.gif", "handout.pdf"]  # no temporary left
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
+    with pytest.raises(ImportError, match=r"needs Pillow.*pip install \"chainrule\[export\]\""):
+        anim.save(tmp_path / "other.gif")
+    assert not (tmp_path / "other.gif").exists()
+
+
+def test_a_network_sized_handout_shows_the_part_around_the_steps_node():
+    from autograd.viz import export
+
+    xs = [Value(0.1 * i, label=f"x{i}") for i in range(40)]
+    E = sum((v * v for v in xs), Value(0.0, label="zero"))
+    E.label = "E"
+    E.backward()
+    anim = animate(E)
+    k = next(s.index for s in anim.steps if s.kind == "backward" and s.node is xs[5])
+    frame = export._frame(anim, k, [("caption", True)], export.PDF_LAYOUT, 1240)
+    picture = ET.fromstring(frame).find("{http://www.w3.org/2000/svg}svg")
+    shown = [float(v) for v in picture.get("viewBox").split()]
+    whole = [float(v) for v in ET.fromstring(anim.svg(k)).get("viewBox").split()]
+    assert shown[2] < whole[2]  # a part, at a readable size
+    centre = export._focus(anim, k, ET.fromstring(anim.svg(k)), tuple(whole))
+    assert shown[0] <= centre[0] <= shown[0] + shown[2] and shown[1] <= centre[1] <= shown[1] + shown[3]

@@ -305,10 +305,22 @@ class Animation:
 
         * ``.html`` (or ``.htm``): the whole step-through, one self-contained file that opens in any
           browser, offline (it opens at ``step``, default 0);
-        * ``.svg`` or ``.png``: one frame, ``step`` (default: the last).
+        * ``.svg`` or ``.png``: one frame, ``step`` (default: the last);
+        * ``.gif``: an animated GIF for slides, one frame per step with its caption on the frame;
+        * ``.pdf``: a handout, one landscape A4 page per step with its whole caption.
+
+        GIF and PDF need Pillow (``pip install "chainrule[export]"``; an ImportError says so) and are
+        written atomically (``autograd.viz.export``); a network-sized picture is shown, frame by frame,
+        around the step's node at a readable size.
         """
         path = Path(path)
         format = format_of(path, format)
+        if format in ("gif", "pdf"):
+            from . import export  # imported here: only these two formats need Pillow
+
+            if step is not None:
+                raise ValueError(f"a .{format} holds every step; step= is for .html, .svg and .png")
+            return export.save_gif(self, path) if format == "gif" else export.save_pdf(self, path)
         if format in ("html", "htm"):
             title = f"backprop through {self.root.label or 'a graph'}: {len(self)} steps"
             content = _viewer.page(title, self.html(self._check_step(step, 0))).encode("utf-8")
@@ -317,7 +329,9 @@ class Animation:
         elif format == "png":
             content = _render.svg_to_png(self.svg(step))
         else:
-            raise ValueError(f"an animation saves as .html (all steps), .svg or .png (one frame), not {format!r}")
+            raise ValueError(
+                f"an animation saves as .html, .gif or .pdf (all steps), .svg or .png (one frame), not {format!r}"
+            )
         path.write_bytes(content)
         return path
 

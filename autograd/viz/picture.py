@@ -490,10 +490,11 @@ class _Builder:
 
     @property
     def grad_label(self) -> str:
-        """How a local derivative sits on its arrow: a "label" makes room for itself, but Graphviz then
-        doubles every rank, and arrows between frames take detours around them; so a drawing with
-        frames uses an "xlabel", placed after the layout."""
-        return "xlabel" if self.clusters or self.box_info else "label"
+        """How a local derivative sits on its arrow: always a "label", for which Graphviz makes room
+        in the layout (it doubles the ranks, so a network's drawing is wider). An "xlabel" is placed
+        after the layout, where it lands on boxes and other labels: in the iris network 57 of 248
+        sat on a box (``0.4203`` beside ``data 2.379`` read as one number)."""
+        return "label"
 
     def _edges(self) -> None:
         into_boxes: dict[tuple[str, str], int] = {}  # (tail, box) -> how many arrows it stands for
