@@ -10,7 +10,8 @@ A picture too large to read at the size of a slide or a page (a network's graph)
 nothing: each frame shows the part of the drawing around the step's node at a readable size, and
 moves with the steps; a small graph is shown whole.
 
-Both files are written atomically: into a temporary file in the target's folder, flushed and synced,
+The PDF is written here (a few objects: each page one palette image, Flate-compressed); Pillow's own
+PDF writer would store text as JPEG or as hexadecimal. Both files are written atomically: into a temporary file in the target's folder, flushed and synced,
 then moved over the target, so that a failed export leaves an existing file as it was.
 """
 
@@ -22,6 +23,7 @@ import re
 import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -65,8 +67,8 @@ class Layout:
 GIF_LAYOUT = Layout(width=1280, picture_height=640, readable=1.1, largest=2.0, font=15, margin=16)
 """A slide: 1280 pixels wide, the drawing at 1.1 pixels a point or larger (a browser shows 4/3)."""
 PDF_DPI = 150
-PDF_LAYOUT = Layout(width=1754, picture_height=820, readable=1.7, largest=2.6, font=21, margin=70)
-"""A landscape A4 page at 150 dpi (1754 x 1240 pixels): 11-point labels print at 9 points or more,
+PDF_LAYOUT = Layout(width=1754, picture_height=820, readable=1.45, largest=2.6, font=21, margin=70)
+"""A landscape A4 page at 150 dpi (1754 x 1240 pixels): 11-point labels print at 7.7 points or more,
 the caption at 10 points."""
 
 
@@ -103,18 +105,57 @@ def save_pdf(animation: "Animation", path: Path) -> Path:
     step's whole caption, at 150 dpi. Raises ImportError when Pillow is missing (before any work)."""
     image = _pillow()
     pages = [_quantized(image, png) for png in _pngs(animation, PDF_LAYOUT, page_height=1240)]
+    title = f"backprop through {animation.root.label or 'a graph'}: {len(animation)} steps"
+    return _write_atomically(path, lambda out: out.write(_pdf(pages, title)))
 
-    def write(out: io.BufferedWriter) -> None:
-        title = f"backprop through {animation.root.label or 'a graph'}: {len(animation)} steps"
-        pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=float(PDF_DPI),
-                      title=title, producer="chainrule")  # fmt: skip
 
-    return _write_atomically(path, write)
+def _pdf(pages: list[Any], title: str) -> bytes:
+    """A PDF with one page per palette image, each image compressed losslessly (Flate).
+
+    Written here rather than with Pillow's PDF writer, which stores a palette image as hexadecimal
+    text (6 MB a page) and a colour image as JPEG (blurred text); here a page is about 90 kB.
+    """
+    objects: list[bytes] = [b"", b""]  # 1: the catalog, 2: the page tree, filled in at the end
+    kids = []
+    for page in pages:
+        width, height = page.size
+        palette = (page.getpalette() or [])[: 3 * 256]
+        palette += [0] * (3 * 256 - len(palette))
+        pixels = zlib.compress(page.tobytes(), 6)
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /BitsPerComponent 8 "
+            b"/ColorSpace [/Indexed /DeviceRGB 255 <%s>] /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (width, height, bytes(palette).hex().encode(), len(pixels)) + pixels + b"\nendstream"
+        )
+        image_ref = len(objects)
+        w_pt, h_pt = width * 72 / PDF_DPI, height * 72 / PDF_DPI
+        content = b"q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q" % (w_pt, h_pt)
+        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Contents %d 0 R "
+            b"/Resources << /XObject << /Im0 %d 0 R >> >> >>" % (w_pt, h_pt, len(objects), image_ref)
+        )
+        kids.append(len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    safe = title.encode("ascii", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    objects.append(b"<< /Title (%s) /Producer (chainrule) >>" % safe)
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, len(objects), xref)
+    return bytes(out)
 
 
 def _quantized(image: Any, png: bytes) -> Any:
-    """A PNG as a 256-colour image (no dithering, so text stays crisp; GIF needs a palette, and a
-    PDF stores a palette image losslessly where it would store colour as JPEG)."""
+    """A PNG as a 256-colour image (no dithering, so text stays crisp): what a GIF holds, and a third
+    of the bytes of colour in a PDF."""
     picture = image.open(io.BytesIO(png)).convert("RGB")
     return picture.quantize(colors=256, method=image.Quantize.FASTOCTREE, dither=image.Dither.NONE)
 
