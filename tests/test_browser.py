@@ -311,3 +311,30 @@ def test_a_collapsed_step_through_has_one_step_per_box_in_the_browser(watched, t
     assert len(now["current"]) == 1 and now["current"][0].startswith("b")
     assert "box L1.n4 forms the gradients of its 14 nodes" in now["caption"]
     assert len(now["sources"]) == 3  # the three neurons of L2 that read L1.n4.a
+
+
+def test_without_javascript_a_step_through_shows_its_last_step_and_a_drawing_its_svg(browser, tmp_path):
+    """Issue 21: static viewers and exports (nbconvert's HTML opened with scripts off) show the last
+    step with its caption and the note, no dead controls; a drawing's SVG shows as it is."""
+    from autograd.viz import viewer
+
+    E, nodes = readme_example()
+    anim = animate(E)
+    drawing = draw(E)
+    bundle_a, bundle_d = anim._repr_mimebundle_(), drawing._repr_mimebundle_()
+    body = bundle_a["text/html"] + bundle_d["text/html"] + f'<div id="bare">{bundle_d["image/svg+xml"][bundle_d["image/svg+xml"].index("<svg"):]}</div>'
+    path = tmp_path / "static.html"
+    path.write_text(viewer.page("static", body), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(path.as_uri())
+        root = page.locator(".cr-anim")
+        assert root.locator(".cr-static-note").is_visible() and root.locator(".cr-controls").is_hidden()
+        caption = root.locator(".cr-caption").inner_text()
+        assert caption.startswith(f"Step {len(anim) - 1} of {len(anim) - 1}") and "Done: every gradient is computed." in caption
+        texts = root.locator("svg text").all_text_contents()
+        assert f"grad {g4(nodes['x'].grad)}" in texts and "grad ?" not in texts
+        assert page.locator("#bare svg").bounding_box()["width"] > 100  # the plain SVG a static viewer shows
+    finally:
+        context.close()
