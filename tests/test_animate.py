@@ -197,6 +197,10 @@ def test_steps_of_a_collapsed_network_are_one_per_box_in_an_order_that_respects_
             assert all(p in done or p.is_leaf or p in step.nodes for n in step.nodes for p in n.parents)
             done.update(step.nodes)
     assert sum(len(s.nodes) for s in boxed.steps if s.kind == "backward") == len(topological_order(loss))
+    # the step limit counts the steps made: a collapsed network fits where the node-by-node one does not
+    with pytest.raises(GraphTooLargeError, match=f"would take {len(full)} steps.*collapse='neuron'"):
+        animate(loss, max_steps=len(boxed))
+    assert len(animate(loss, collapse="neuron", max_steps=len(boxed))) == len(boxed)
 
 
 def test_saving_writes_one_self_contained_page_or_one_frame(tmp_path):

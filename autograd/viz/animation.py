@@ -39,7 +39,9 @@ from .picture import (
     UNKNOWN,
     Drawing,
     GraphTooLargeError,
+    _box_names,
     _Builder,
+    _collapse_depth,
     finish_svg,
     format_of,
     mark_unknown,
@@ -388,13 +390,13 @@ def animate(
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
     order = topological_order(root)
-    computed = [node for node in order if node.parents]
-    count = 1 + len(computed) + len(order)
+    units = _step_units(order, _box_names(order, _collapse_depth(collapse)))  # a collapsed box is one step
+    count = 1 + sum(1 for unit in units if any(node.parents for node in unit)) + len(units)
     if count > max_steps:
         raise GraphTooLargeError(
             f"this graph has {len(order):,} values and would take {count:,} steps, more than max_steps={max_steps:,}; "
             "a step-through that long cannot be followed. Show less: animate the loss of one sample (or of a "
-            "smaller network) instead of a batch, or draw the whole graph with draw(..., collapse='neuron'); "
+            "smaller network) instead of a batch, or step through boxes with animate(..., collapse='neuron'); "
             f"or raise the limit: animate(..., max_steps={count})"
         )
     try:
