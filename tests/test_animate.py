@@ -320,6 +320,7 @@ def test_save_gif_and_pdf_one_frame_or_page_per_step_with_its_caption(tmp_path, 
     assert data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")
     assert data.count(b"/Type /Page ") == len(anim) and f"/Count {len(anim)}".encode() in data
     assert len(data) < 120_000 * len(anim)  # lossless, compressed (Pillow's writer made 6 MB a page)
+    assert set(re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", data)) == {(b"841.92", b"595.20")}  # A4
     # the caption that is drawn on each frame: every line of the step's text, wrapped, nothing cut
     lines = export._caption_lines(anim, len(anim) - 1, export.GIF_LAYOUT)
     assert lines[0][0].startswith(f"Step {len(anim) - 1} of {len(anim) - 1}") and lines[0][1]

@@ -168,6 +168,19 @@ def _pngs(animation: "Animation", layout: Layout, page_height: int | None = None
     if fit >= layout.readable:  # shown whole: no taller than it needs
         layout = replace(layout, picture_height=min(layout.picture_height, int(box[3] * fit) + 8))
     captions = [_caption_lines(animation, k, layout) for k in range(len(animation))]
+    if page_height is not None:  # a page keeps its size: a long caption takes room from the picture,
+        room = page_height - 2 * layout.margin  # then, below a third of the page, gets a smaller font
+        while True:
+            caption_height = max(len(lines) for lines in captions) * round(layout.font * 1.45) + layout.font
+            if caption_height + layout.picture_height <= room:
+                break
+            if room - caption_height >= room // 3:
+                layout = replace(layout, picture_height=room - caption_height)
+                break
+            if layout.font <= 9:
+                break
+            layout = replace(layout, font=layout.font - 1)
+            captions = [_caption_lines(animation, k, layout) for k in range(len(animation))]
     line_height = round(layout.font * 1.45)
     caption_height = max(len(lines) for lines in captions) * line_height + layout.font
     height = layout.margin * 2 + layout.picture_height + caption_height
