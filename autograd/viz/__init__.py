@@ -7,6 +7,7 @@ The package has one place that lays a graph out and several readers of it:
 * ``drawing``: ``draw(root)``, the still picture with every node's value and gradient (its docstring
   is the legend);
 * ``animation``: ``animate(root)``, the step-through of the forward and the backward pass;
+* ``export``: a step-through as an animated GIF or a PDF handout (``Animation.save``; needs Pillow);
 * ``render``: DOT to SVG (in-process WebAssembly Graphviz, or the system ``dot``) and SVG to PNG;
 * ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show.
 
