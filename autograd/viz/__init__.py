@@ -8,7 +8,9 @@ The package has one place that lays a graph out and several readers of it:
   is the legend);
 * ``animation``: ``animate(root)``, the step-through of the forward and the backward pass;
 * ``render``: DOT to SVG (in-process WebAssembly Graphviz, or the system ``dot``) and SVG to PNG;
-* ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show.
+* ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show;
+* ``quiz``: ``quiz(root)``, an exercise page: the graph with the asked numbers hidden and an answer
+  box per node, graded as the learner types.
 
 Readers import ``picture``; ``picture`` imports none of them, so there are no import circles.
 """
@@ -28,6 +30,7 @@ from .picture import (
     grad_computed,
     natural_key,
 )
+from .quiz import Question, Quiz, quiz
 from .render import RenderError
 
 __all__ = [
@@ -35,6 +38,8 @@ __all__ = [
     "Drawing",
     "animate",
     "Animation",
+    "quiz",
+    "Quiz",
     "GraphTooLargeError",
     "RenderError",
     "grad_computed",
