@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 from ..check.explanation import _formulas
+from ..check.grading import ATOL, RTOL
 from ..check.naming import Names, num, paren
 from ..check.report import check_tolerances
 from ..check.staleness import find_stale_values
@@ -308,8 +309,8 @@ def quiz(
     nodes: Iterable[Union[str, Value]] | None = None,
     collapse: Union[int, str, None] = None,
     local_grads: bool = False,
-    rtol: float = 1e-6,
-    atol: float = 1e-12,
+    rtol: float = RTOL,
+    atol: float = ATOL,
     digits: int = 4,
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: str = "LR",
@@ -332,8 +333,8 @@ def quiz(
             except the outputs the box shows.
         local_grads: write each local derivative on its arrow (only with ``ask="grad"``: the numbers
             would give values away).
-        rtol, atol: a typed answer is right within ``atol + rtol * |true value|`` (``autograd.check``'s
-            rule), or when it is the true value rounded to the digits typed, at least ``digits``
+        rtol, atol: a typed answer is right within ``atol + rtol * |true value|`` (as
+            ``autograd.check.grade`` grades, with its defaults: relative 1e-6, absolute 1e-12), or when it is the true value rounded to the digits typed, at least ``digits``
             significant digits. The page states the rule.
         digits: significant digits of the numbers drawn (1 to 17), and the fewest digits an answer
             may be rounded to.
@@ -596,9 +597,9 @@ STYLE = """
 .cr-quiz-head { margin: 0 0 6px 0; line-height: 1.45; }
 .cr-quiz-head .cr-rule { color: #555; font-size: 12px; }
 .cr-score { font-weight: bold; margin-top: 2px; }
-.cr-questions { list-style: none; margin: 0; padding: 0 4px 0 0; max-height: 80vh; overflow: auto;
+.cr-view.cr-quiz ol.cr-questions { list-style: none; margin: 0; padding: 0 4px 0 0; max-height: 80vh; overflow: auto;
   border-top: 1px solid #e0e0e0; }
-.cr-q { padding: 5px 2px; border-bottom: 1px solid #eee; }
+.cr-view.cr-quiz li.cr-q { margin: 0; padding: 5px 2px; border-bottom: 1px solid #eee; }
 .cr-q.cr-focus { background: #fff4e6; }
 .cr-prompt span { font-family: Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
 .cr-q input { font: inherit; width: 8.5em; padding: 1px 4px; border: 1px solid #999; border-radius: 3px; }
@@ -746,6 +747,9 @@ root.querySelectorAll('g[data-name]').forEach(function (g) {
     for (var i = 0; i < n; i++) if (D.q[i].u === unit) { inputs[i].focus(); return; }
   });
 });
-if (view.crowded()) view.zoom(1);  // a network: readable at actual size; a box's focus brings its node into view
+if (view.crowded()) {  // a network: readable at actual size, starting where the first question is
+  view.zoom(1);
+  view.reveal(root.querySelector('[data-name="' + D.q[0].u + '"]'));
+}
 tally();
 """
