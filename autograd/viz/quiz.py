@@ -606,6 +606,7 @@ STYLE = """
 .cr-q input:focus { outline: 2px solid #e8590c; outline-offset: 0; }
 .cr-q input[readonly] { background: #f1f1f1; color: #555; }
 .cr-verdict { display: inline-block; min-width: 5.5em; margin-left: 4px; font-weight: bold; }
+.cr-verdict:empty { min-width: 0; margin: 0; }
 .cr-q[data-verdict=right] .cr-verdict { color: #1b6e2c; }
 .cr-q[data-verdict=wrong] .cr-verdict { color: #b00020; }
 .cr-q[data-verdict=shown] .cr-verdict { color: #555; font-weight: normal; }
