@@ -282,3 +282,12 @@ def test_parameters_are_graded_too():
     y = w * w
     w.grad = 4.0
     assert grade(y)["w"].verdict == "right"
+
+
+def test_gradcheck_table_marks_a_hand_set_grad():
+    a, b, c, d, e, f, L = lecture()
+    L.backward()
+    e.grad = -2.0  # the right number, set by hand
+    report = gradcheck(L)
+    assert report.ok
+    assert "-2 (by hand)" in str(report) and "(by hand)" in report._repr_html_()

@@ -114,3 +114,13 @@ def test_animate_of_a_graph_differentiated_by_hand_points_to_grade():
         node._backward()
     with pytest.raises(BackwardNeededError, match=r"grade\(root\)"):
         animate(y)
+
+
+def test_draw_with_a_grade_report_marks_right_and_wrong():
+    from autograd.check import grade
+
+    x, w, p, y = small()
+    y.grad, p.grad = 1.0, 3.0  # dy/dp = 1 - tanh(-6)^2, not 3
+    source = draw(y, check=grade(y)).source
+    assert "right" in source and "WRONG" in source and "true 2.458e-05" in source
+    assert "CHECK FAILED" not in source

@@ -333,7 +333,7 @@ class CheckReport:
                     *([row.key] if given else []),
                     definition,
                     num(row.value),
-                    num(row.analytic),
+                    num(row.analytic) + (" (by hand)" if self.kind != "grade" and _by_hand(row) else ""),
                     num(row.numeric),
                     err(row.abs_err),
                     err(row.rel_err),
@@ -393,6 +393,11 @@ class CheckReport:
             items = "".join(f"<li>{html.escape(row.message())}</li>" for row in self.failures)
             out.append(f"<ul>{items}</ul>")
         return "".join(out)
+
+
+def _by_hand(row: CheckRow) -> bool:
+    """Whether the row's grad was set by hand (gradcheck and compare mark it in the grad column)."""
+    return getattr(row.node, "grad_source", "") == "hand"
 
 
 def _shown_status(row: CheckRow) -> str:

@@ -63,6 +63,8 @@ def draw(
           with the lines "CHECK FAILED", "analytic ..." and "numeric ..."; a passed check adds the
           line "check ok", any other status "check: <status>". A collapsed box with failures inside
           turns red and lists them.
+          With ``check=grade(root)`` (your hand-set grads graded) a right one adds "right", a wrong
+          one is red with "WRONG" and "true <the true gradient>"; unanswered nodes add nothing.
 
     In SVG every node also has a tooltip naming it, and CSS classes: its role ("input",
     "parameter", "constant", "operation"), plus "root", "failed", "stale", "op" or "box" where they apply.
@@ -70,7 +72,7 @@ def draw(
     Args:
         root: the output node; every node it depends on is drawn.
         local_grads: label operand arrows with the local derivatives (``node.local_grads``).
-        check: a gradient-check report, ``autograd.check.gradcheck(...)``: rows with ``.node``,
+        check: a gradient-check report, ``autograd.check.gradcheck(...)`` (or ``grade(...)``): rows with ``.node``,
             ``.analytic``, ``.numeric``, ``.ok`` and ``.status``. Every row's node must be in the graph.
         collapse: draw every scope at this depth as one box: 1 or "layer" for scopes like "L1",
             2 or "neuron" for "L1.n2" (the names follow nn's scope naming). None draws every node.
