@@ -266,3 +266,14 @@ def test_scoped_nodes_and_a_stale_grad_do_not_matter():
     y.backward()
     y.backward()  # x.grad accumulates to 8: the quiz ignores .grad
     assert quiz(y).question("x").answer == 4.0
+
+
+def test_a_hint_says_which_operand_and_writes_each_number_once():
+    x = Value(1.5, label="x")
+    y = x * x - x
+    y.label = "y"
+    lines = quiz(y).question("x").hint.splitlines()
+    assert lines[1] == "via #1 = x * x (op '*', operand 1): ∂#1/∂x = x = 1.5"
+    assert lines[2] == "via #1 = x * x (op '*', operand 2): ∂#1/∂x = x = 1.5"
+    assert lines[3] == "via y = #1 - x (op '-'): ∂y/∂x = -1"
+    assert lines[4] == "∂y/∂x = 1 · 1.5 + 1 · 1.5 + 1 · (-1)"

@@ -506,10 +506,14 @@ def _grad_hint(node: Value, names: Names, root: Value, grads: dict, index: dict,
         steps = [formula] + ([substituted] if substituted != formula else [])
         local = consumer.local_grads[operand]
         secret = "\x00" in substituted
-        if not secret and paren(num(local)) not in steps:
+        if not secret and num(local) not in steps and paren(num(local)) not in steps:
             steps.append(num(local))
+        which = f", operand {operand + 1}" if consumer.parents.count(node) > 1 else ""
         where = f", inside {consumer.scope}" if consumer not in drawn else ""
-        lines.append(f"via {names.name(consumer)} = {names.definition(consumer)} (op {consumer.op!r}{where}): ∂{c}/∂{n} = {' = '.join(steps)}")
+        lines.append(
+            f"via {names.name(consumer)} = {names.definition(consumer)} (op {consumer.op!r}{which}{where}): "
+            f"∂{c}/∂{n} = {' = '.join(steps)}"
+        )
         if consumer is root:
             upstream = "1"
         else:
