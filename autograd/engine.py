@@ -95,7 +95,8 @@ class Value:
     Attributes:
         data: the value (writable, and always a finite float: optimizers write it; ``autograd.replay``
             recomputes the nodes that depend on it).
-        grad: d root / d self after ``root.backward()``; 0.0 until a backward pass reaches it.
+        grad: d root / d self after ``root.backward()``; 0.0 until a backward pass reaches it or you set
+            it (writable: a grad you write is marked as set by hand, see ``grad_source``).
         label: a name for drawings, reports and error messages (writable, a str).
         op: the primitive that made this node (``+ - * / neg **k pow exp log sigmoid tanh relu``, where
             a constant power reads "**2", "**-1", ...), or "" for a leaf.

@@ -17,12 +17,13 @@ shown, so you can still work them out).
 from __future__ import annotations
 
 import math
-import re
 
 from ..engine import Value, gradients, topological_order
 from .explanation import _formulas
 from .naming import Names, num
-from .report import FAIL, OK, UNANSWERED, CheckReport, check_tolerances, close, finish, make_row, require_value
+from .report import (
+    FAIL, OK, UNANSWERED, CheckReport, _word, check_tolerances, close, finish, make_row, require_value,
+)
 from .staleness import StaleGraph, find_stale_values
 
 RTOL = 1e-6
@@ -90,11 +91,6 @@ def grade(root: Value, *, rtol: float = RTOL, atol: float = ATOL, raise_exceptio
     return finish(CheckReport("grade", root, names.root_name(), rows, None, atol, rtol), raise_exception)
 
 
-def partial(name: str) -> str:
-    """A node's name after a ∂: in parentheses unless it is one word (``∂L/∂(#5)`` reads ``∂L/∂#5``)."""
-    return name if re.fullmatch(r"[#\w.]+", name) else f"({name})"
-
-
 def _factor(x: float) -> str:
     text = num(x)
     return f"({text})" if text.startswith("-") else text
@@ -102,7 +98,7 @@ def _factor(x: float) -> str:
 
 def _hint(node: Value, names: Names, truth: dict[Value, float], atol: float, rtol: float) -> str:
     """The chain-rule sum for ``node`` with the learner's own upstream grads, and where the mistake is."""
-    r, n = partial(names.root_name()), partial(names.name(node))
+    r, n = _word(names.root_name()), _word(names.name(node))
     yours = node.grad
     if node is names.root:
         return f"∂{r}/∂{r} = 1: the root's gradient with respect to itself is 1 (backpropagation starts there)"
@@ -117,7 +113,7 @@ def _hint(node: Value, names: Names, truth: dict[Value, float], atol: float, rto
     for consumer, i in sorted(terms, key=lambda t: names.position[t[0]], reverse=True):
         total += consumer.local_grads[i] * _upstream(consumer, truth)
     for consumer, i in terms:
-        c = partial(names.name(consumer))
+        c = _word(names.name(consumer))
         upstream = _upstream(consumer, truth)
         formula, _, _, _ = _formulas(consumer, i, names)
         general.append(f"∂{r}/∂{c} · ∂{c}/∂{n}")

@@ -128,7 +128,7 @@ class CheckRow:
         if self.kind == "grade":
             if self.status == UNANSWERED:
                 return f"{where}: unanswered ({self.note})"
-            numbers_ = f"you set .grad = {grad}, the true {d(self.root_name, self.name)} is {reference}"
+            numbers_ = f"you set .grad = {grad}, the true ∂{_word(self.root_name)}/∂{_word(self.name)} is {reference}"
         elif self.kind == "compare":
             numbers_ = f"you expected {d(self.root_name, self.name)} = {reference} but .grad = {grad}"
         elif self.method == "local":
@@ -393,6 +393,11 @@ class CheckReport:
             items = "".join(f"<li>{html.escape(row.message())}</li>" for row in self.failures)
             out.append(f"<ul>{items}</ul>")
         return "".join(out)
+
+
+def _word(name: str) -> str:
+    """A node's name after a ∂, as grade's hints write it: in parentheses unless it is one word."""
+    return name if all(ch.isalnum() or ch in "#_." for ch in name) else f"({name})"
 
 
 def _by_hand(row: CheckRow) -> bool:
