@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "nn.cli_draw",
     "nn.cli_animate",
     "nn.cli_check",
+    "nn.cli_quiz",
 ]
 
 

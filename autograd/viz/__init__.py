@@ -9,7 +9,9 @@ The package has one place that lays a graph out and several readers of it:
 * ``animation``: ``animate(root)``, the step-through of the forward and the backward pass;
 * ``export``: a step-through as an animated GIF or a PDF handout (``Animation.save``; needs Pillow);
 * ``render``: DOT to SVG (in-process WebAssembly Graphviz, or the system ``dot``) and SVG to PNG;
-* ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show.
+* ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show;
+* ``quiz``: ``quiz(root)``, an exercise page: the graph with the asked numbers hidden and an answer
+  box per node, graded as the learner types.
 
 Readers import ``picture``; ``picture`` imports none of them, so there are no import circles.
 """
@@ -33,6 +35,7 @@ from .picture import (
     layout_cost,
     natural_key,
 )
+from .quiz import Question, Quiz, quiz
 from .render import RenderError
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
     "Drawing",
     "animate",
     "Animation",
+    "quiz",
+    "Quiz",
     "GraphTooLargeError",
     "LayoutTooSlowError",
     "RenderError",
