@@ -17,7 +17,8 @@ mode" (see ``setup.py``). The only concessions to the compiler are:
 * ``@cython.cclass``, ``@cython.no_gc`` and ``@cython.freelist`` on ``Value``: compiled, a node is a C
   struct of the fields listed in ``__slots__`` (declared by the annotations just below them); it is not
   tracked by Python's cyclic garbage collector, which is safe because a node only refers to floats,
-  strings and older nodes, so no cycle can form; and the memory of freed nodes is kept for new ones;
+  strings and older nodes, so no cycle can form (and no subclass can add attributes: Parameter and
+  Constant are the only ones); and the memory of freed nodes is kept for new ones;
 * ``@cython.cfunc`` on a few helpers (C functions when compiled), ``cython.declare`` on a few module
   flags and counters (C variables), and annotations such as ``x: cython.double`` or ``node: Value`` on
   local variables, which make the arithmetic and field access C. Plain Python ignores annotations of
