@@ -42,6 +42,7 @@ import itertools
 import math
 import numbers
 import threading
+import weakref
 from array import array
 from typing import Any, Callable, Optional, Union
 
@@ -456,12 +457,13 @@ class Value:
         # for a long chain. So the first node pickled writes its whole graph as one flat table in
         # topological order (each node in it only as an empty shell, then every node's fields with its
         # operands as positions in the table), and the shells keep the identity of shared nodes.
-        pending = getattr(_pickling, "shells", None)
-        if pending is not None and self in pending:  # the pickler is writing the shells of a table
-            pending.discard(self)
+        marked = _marked_shells()
+        if marked is not None and self in marked:  # the pickler is writing the shells of a table
+            marked.discard(self)
             return (copyreg.__newobj__, (type(self),)) if protocol >= 2 else (_blank, (type(self),))
         order = topological_order(self)
-        return (_unpickle_graph, (_PICKLED_PASSES, type(self), _Shells(order), _table(order)))
+        end = _EndOfTable()
+        return (_unpickle_graph, (_PICKLED_PASSES, type(self), _Shells(order, end), _table(order), end))
 
     def __dealloc__(self) -> None:
         # Compiled only (plain Python never calls it). Freeing a node frees its operands, and C
@@ -947,8 +949,8 @@ def _set_scopes(stack: tuple) -> str:
 
 
 # -- copies and pickles ------------------------------------------------------------------------------------
-# While the pickler writes the shells of a table (see _Shells), ``_pickling.shells`` holds the nodes it is
-# about to write, so that their __reduce_ex__ writes each as a shell; at any other time it is None.
+# While the pickler writes the shells of a table (see _Shells), ``_pickling.shells`` holds the nodes it
+# has been handed to write as shells, and a weak reference to the table's end; at any other time None.
 _pickling = threading.local()
 
 
@@ -1008,34 +1010,42 @@ class _Shells:
     """The nodes of a graph being pickled but its root, in topological order; loads as a plain list of
     empty nodes of the same classes (``_restore_graph`` fills them from the table).
 
-    The pickler asks its ``__reduce__`` for the list's items and writes each as it gets it (or a few
-    later: pickle's list batching reads ahead), so the items are marked, as they are handed over, as
-    to be written as shells (``_pickling.shells``). The marks belong to this one pickle: a node's
-    ``__reduce_ex__`` takes its mark off, a later table replaces them, and they are dropped when the
-    pickler finishes the list or gives it up. (A node pickled by itself, or ``__reduce_ex__`` called
-    outside any pickle, is never marked, so it is always written whole.)"""
+    The pickler asks its ``__reduce__`` for the list's items and writes each some time after it gets
+    it (pickle's list batching reads up to 1,000 items ahead), so each item is marked, as it is handed
+    over, as to be written as a shell (``_pickling.shells``). The marks belong to this one pickle: a
+    node's ``__reduce_ex__`` takes its own off, the table's end (``_EndOfTable``, pickled right after
+    the table) drops them, a later table replaces them, and they are ignored once the table's end no
+    longer exists, which is when the pickler has given the pickle up. ``__reduce_ex__`` called outside
+    a pickle marks nothing, and a graph's root is never marked (the table's loader makes it)."""
 
-    __slots__ = ("order",)
+    __slots__ = ("order", "end")
 
-    def __init__(self, order: list) -> None:
+    def __init__(self, order: list, end: _EndOfTable) -> None:
         self.order = order
+        self.end = weakref.ref(end)  # weak: only the pickle in progress keeps the end alive
 
     def __reduce__(self) -> tuple:
-        return (list, (), None, _handed_to_pickler(self.order))
+        return (list, (), None, _handed_to_pickler(self.order, self.end))
 
 
-def _handed_to_pickler(order: list):
-    """Every node of ``order`` but the last (the root, which the table's loader makes), each marked as
-    a shell before the pickler gets it."""
+def _handed_to_pickler(order: list, end: weakref.ref):
+    """Every node of ``order`` but the last (the root), each marked as a shell before the pickler gets it."""
     marked: set = set()
-    _pickling.shells = marked
-    try:
-        for i in range(len(order) - 1):
-            marked.add(order[i])
-            yield order[i]
-    finally:
-        if getattr(_pickling, "shells", None) is marked:
-            _pickling.shells = None
+    _pickling.shells = (marked, end)
+    for i in range(len(order) - 1):
+        marked.add(order[i])
+        yield order[i]
+
+
+def _marked_shells() -> Optional[set]:
+    """The nodes the pickler is to write as shells, or None when it is writing no table."""
+    state = getattr(_pickling, "shells", None)
+    if state is None:
+        return None
+    if state[1]() is None:  # that pickle was given up: its table will never end
+        _pickling.shells = None
+        return None
+    return state[0]
 
 
 class _PassNumbering:
@@ -1057,7 +1067,7 @@ class _PassNumbering:
 _PICKLED_PASSES = _PassNumbering()
 
 
-def _unpickle_graph(numbering: _PassNumbering, root_class: type, nodes: list, table: tuple) -> Value:
+def _unpickle_graph(numbering: _PassNumbering, root_class: type, nodes: list, table: tuple, end: object) -> Value:
     """A pickled graph: its root, made here, and the other nodes, filled from the table."""
     nodes.append(_blank(root_class))
     return _restore_graph(nodes, table, None, numbering.renumbered)
@@ -1093,7 +1103,14 @@ def _restore_graph(nodes: list, table: tuple, end: object = None, renumbered: Op
 
 
 class _EndOfTable:
-    """Kept so that streams written before _unpickle_graph load (they end each table with one)."""
+    """Pickled right after a graph's table: the pickler calls its ``__reduce__``, which drops the marks
+    of the table's shells (see _Shells), so that Values pickled later are pickled whole again."""
+
+    def __reduce__(self) -> tuple:
+        state = getattr(_pickling, "shells", None)
+        if state is not None and state[1]() is self:
+            _pickling.shells = None
+        return (_EndOfTable, ())
 
 
 # Compiled only: operands of freed nodes waiting to be released (see Value.__dealloc__).

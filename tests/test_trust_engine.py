@@ -154,6 +154,23 @@ def test_a_pickle_that_fails_half_way_leaves_later_pickles_whole(pickler):
         assert same_graph(twin, node)
 
 
+@pytest.mark.parametrize("protocol", [0, 2, 4])
+def test_the_pure_python_pickler_writes_each_table_once_and_any_depth(protocol):
+    # pickle._Pickler (the pickler of dill and friends) reads 1,000 list items ahead before it writes
+    # them: the shells stay marked until the table's end, or each would be written as a whole graph.
+    y = graph()
+    stream = io.BytesIO()
+    pickle._Pickler(stream, protocol=protocol).dump(y)
+    assert len(stream.getvalue()) == len(pickle.dumps(y, protocol))
+    assert same_graph(pickle.loads(stream.getvalue()), y)
+    z = Value(0.5, label="x")
+    for _ in range(20_000):  # far past the recursion limit
+        z = -z
+    stream = io.BytesIO()
+    pickle._Pickler(stream, protocol=protocol).dump(z)
+    assert same_graph(pickle.loads(stream.getvalue()), z)
+
+
 def test_pickles_in_other_threads_do_not_see_each_others_marks():
     y = graph()
     results = []
