@@ -76,6 +76,7 @@ def test_a_failed_grad_puts_every_grad_back():
     with pytest.raises(FloatingPointError):
         gradients(root, [outside, x])
     assert (x.grad, outside.grad) == (5.0, -1.5)  # was NaN: every later backward through x failed
+    assert (x.grad_source, outside.grad_source) == ("hand", "hand")  # and still marked as set by hand
     (x * 2.0).backward()
     assert x.grad == 7.0
 
