@@ -764,8 +764,10 @@ def power_op_name(k) -> str:
     return name
 
 
+@cython.annotation_typing(False)  # the check below gives the same message in both engines
 def describe(node: Value) -> str:
     """A short name for a node in messages: ``node 'h2' (op '+', data=0.5)``."""
+    _require_value(node, "describe", "node")
     name = f"node {node.label!r}" if node.label else "an unlabelled node"
     kind = f"op {node.op!r}" if not node.is_leaf else f"{node.role} leaf"
     return f"{name} ({kind}, data={node.data:.6g})"

@@ -54,6 +54,13 @@ def test_a_method_called_on_a_non_value_is_a_type_error_naming_it(cls, name, bad
     assert name in message and type(bad).__name__ in message
 
 
+@pytest.mark.parametrize("bad", NOT_A_VALUE, ids=lambda x: type(x).__name__)
+def test_describe_refuses_a_non_value_alike_in_both_engines(bad):
+    # Compiled: Cython's "Argument 'node' has incorrect type"; plain Python: an AttributeError.
+    with pytest.raises(TypeError, match=f"describe\\(\\) needs a Value as node, got {type(bad).__name__}"):
+        autograd.describe(bad)
+
+
 def test_nn_activations_stored_as_methods_refuse_a_number():
     from nn.module import _ACTIVATION_METHODS
 
