@@ -93,6 +93,8 @@ def grad(root: Value, inputs: Union[Value, Iterable[Value]], *, create_graph: bo
         ArithmeticError, ValueError: a derivative rule fails while the derivative graph is built (for
             example ``x ** 1.5`` at x = 0, whose second derivative is infinite); the message names the
             node, and nothing of the original graph has changed.
+        FloatingPointError: a gradient overflows to inf (``create_graph=False``, as in ``backward``);
+            every ``.grad`` is as it was before the call.
     """
     inputs = _check_arguments(root, inputs, "grad")
     if create_graph not in (True, False):
@@ -110,9 +112,10 @@ def hessian(root: Value, inputs: Union[Value, Iterable[Value]]) -> "numpy.ndarra
 
     Built on ``grad``: the first derivatives as a graph (``create_graph=True``), then one backward
     pass through each of them. ``H[i, j]`` and ``H[j, i]`` are computed along different paths, so the
-    matrix is symmetric up to rounding (it is not symmetrized). Changes nothing of ``root``'s graph.
+    matrix is symmetric up to rounding (it is not symmetrized). Changes nothing of ``root``'s graph,
+    also when it fails.
 
-    Raises: as ``grad``.
+    Raises: as ``grad`` (FloatingPointError where a second derivative overflows).
     """
     import numpy as np
 

@@ -17,7 +17,8 @@ mode" (see ``setup.py``). The only concessions to the compiler are:
 * ``@cython.cclass``, ``@cython.no_gc`` and ``@cython.freelist`` on ``Value``: compiled, a node is a C
   struct of the fields listed in ``__slots__`` (declared by the annotations just below them); it is not
   tracked by Python's cyclic garbage collector, which is safe because a node only refers to floats,
-  strings and older nodes, so no cycle can form; and the memory of freed nodes is kept for new ones;
+  strings and older nodes, so no cycle can form (and no subclass can add attributes: Parameter and
+  Constant are the only ones); and the memory of freed nodes is kept for new ones;
 * ``@cython.cfunc`` on a few helpers (C functions when compiled), ``cython.declare`` on a few module
   flags and counters (C variables), and annotations such as ``x: cython.double`` or ``node: Value`` on
   local variables, which make the arithmetic and field access C. Plain Python ignores annotations of
@@ -41,6 +42,7 @@ import itertools
 import math
 import numbers
 import threading
+import weakref
 from array import array
 from typing import Any, Callable, Optional, Union
 
@@ -63,10 +65,21 @@ Operand = Union["Value", int, float]
 # The largest x for which exp(x) is a finite double.
 EXP_MAX = math.log(2.0**1023 * (2.0 - 2.0**-52))
 
+# From 2**53 on every float is an even integer, so k - 1.0 rounds to k or k - 2: a^(k-1) computed with
+# it would have the wrong sign for a < 0 (``(-1.0) ** (1e300 - 1.0)`` is +1). There a ** k's slope is
+# k * (a^k / a).
+_EVEN_ONLY = cython.declare(cython.double, 9007199254740992.0)
+
+_subclasses_closed = False  # until Parameter and Constant are made (see below Constant)
+
 # ``backward`` stamps every node it writes a gradient to with the number of its pass (see grad_pass).
 _pass_numbers = itertools.count(1)
 HAND_SET: int = -1
 """``grad_pass`` of a grad set by hand (``v.grad = ...`` or ``c._backward()``)."""
+
+# Backward passes run one at a time: two passes through shared nodes at once would each clear and add to
+# the other's gradients. Every write of the engine to grads and grad passes holds this lock.
+_grad_lock = threading.Lock()
 
 
 # -- scopes: which block of a model a node was made in ---------------------------------------------------
@@ -81,6 +94,19 @@ _scopes_used = cython.declare(cython.bint, False)
 @cython.inline
 def _current_scope() -> str:
     return _scope_path.get() if _scopes_used else ""
+
+
+def _refuse_subclass(cls: type, **kwargs: Any) -> None:
+    """``Value.__init_subclass__``: once Parameter and Constant are made, subclassing a node class is a
+    TypeError that says why."""
+    if _subclasses_closed:
+        base = next(c for c in cls.__mro__[1:] if issubclass(c, Value))
+        raise TypeError(
+            f"class {cls.__name__} cannot subclass {base.__name__}: chainrule's nodes are not made "
+            "to be extended (compiled, a node is a C struct whose references Python's garbage collector does "
+            "not follow, so cycles through a subclass's attributes would never be freed); keep extra data "
+            "beside the nodes, for example in a dict keyed by the Value"
+        )
 
 
 @cython.no_gc
@@ -141,8 +167,13 @@ class Value:
     _saved: cython.double  # _grad as it was before the running backward pass, to undo a failed one
     _mark: cython.long  # the walk that last visited the node (see topological_order)
 
+    # Parameter and Constant are the only subclasses: a class statement deriving from any node class
+    # is a TypeError (see _refuse_subclass). A class attribute, as Cython has no __init_subclass__ method.
+    __init_subclass__ = classmethod(_refuse_subclass)
+
     @cython.annotation_typing(False)  # the checks below give clearer errors than the compiler's
     def __init__(self, data: Number, label: str = "") -> None:
+        _require_self(self, "__init__")
         self._data = as_finite_float(data, "Value(data)")
         self._label = _as_label(label)
         self._grad = 0.0
@@ -222,13 +253,14 @@ class Value:
         applies to each node; the operands' grads count as set by hand (``grad_source`` "hand"), as the
         lecture's learner is doing backpropagation by hand. A leaf has no operands: nothing happens.
         """
-        g: cython.double = self._grad
+        _require_self(self, "_backward")
         if self._a is None:
             return
-        _local_step(self, g)
-        self._a._pass = HAND_SET
-        if self._b is not None:
-            self._b._pass = HAND_SET
+        with _grad_lock:  # as every write of grads: one at a time with backward passes in other threads
+            _local_step(self, self._grad)
+            self._a._pass = HAND_SET
+            if self._b is not None:
+                self._b._pass = HAND_SET
 
     @property
     def _children(self) -> set:
@@ -278,35 +310,41 @@ class Value:
         return "input" if self._a is None else "operation"
 
     def __repr__(self) -> str:
+        _require_self(self, "__repr__")
         label = f", label={self._label!r}" if self._label else ""
         op = f", op={self._opname!r}" if self._opname else ""
         return f"Value(data={self._data:.6g}, grad={self._grad:.6g}{label}{op})"
 
     def __float__(self) -> float:
+        _require_self(self, "__float__")
         raise TypeError(
             f"a Value is not a float, and converting it would drop its gradient ({describe(self)}): use "
             "v.data for the number, or the Value's own methods (v.exp(), v.log(), v.tanh(), ...) instead of math's"
         )
 
     def __int__(self) -> int:
+        _require_self(self, "__int__")
         return self.__float__()
 
     # -- the primitives ----------------------------------------------------------------------------------
     # Each computes its value and its local derivatives side by side. A plain number operand becomes a
     # Constant leaf; the reflected forms (``1 - x``) make that Constant and apply the same primitive.
     def __add__(self, other: Operand) -> Value:
+        _require_self(self, "__add__")
         b: Value = other if isinstance(other, Value) else _operand(other, "+")
         if b is None:
             return NotImplemented
         return _node(self._data + b._data, "+", self, 1.0, b, 1.0)  # d(a+b)/da = 1, d(a+b)/db = 1
 
     def __sub__(self, other: Operand) -> Value:
+        _require_self(self, "__sub__")
         b: Value = other if isinstance(other, Value) else _operand(other, "-")
         if b is None:
             return NotImplemented
         return _node(self._data - b._data, "-", self, 1.0, b, -1.0)  # d(a-b)/da = 1, d(a-b)/db = -1
 
     def __mul__(self, other: Operand) -> Value:
+        _require_self(self, "__mul__")
         b: Value = other if isinstance(other, Value) else _operand(other, "*")
         if b is None:
             return NotImplemented
@@ -315,6 +353,7 @@ class Value:
         return _node(x * y, "*", self, y, b, x)  # d(ab)/da = b, d(ab)/db = a
 
     def __truediv__(self, other: Operand) -> Value:
+        _require_self(self, "__truediv__")
         b: Value = other if isinstance(other, Value) else _operand(other, "/")
         if b is None:
             return NotImplemented
@@ -327,6 +366,9 @@ class Value:
         return _node(out, "/", self, _slope(1.0 / y, "/", self, b), b, _slope(-out / y, "/", self, b))
 
     def __pow__(self, exponent: Operand, modulo: Any = None) -> Value:
+        _require_self(self, "__pow__")
+        if modulo is not None:
+            _refuse_modulus(modulo)
         if isinstance(exponent, Value):
             return _pow(self, exponent)
         k: cython.double = as_finite_float(exponent, "the exponent of **")  # a constant power, op "**k"
@@ -340,35 +382,47 @@ class Value:
         out: cython.double = _float_pow(x, k, self)
         slope: cython.double = 0.0  # d(a^k)/da = k a^(k-1)
         if k != 0.0:
-            slope = k * _pow_or_inf(x, k - 1.0)
+            if x == 0.0 or -_EVEN_ONLY < k < _EVEN_ONLY:
+                slope = k * _pow_or_inf(x, k - 1.0)
+            else:  # k - 1 is no float here: a^(k-1) = a^k / a
+                slope = k * (out / x)
             if slope - slope != 0.0:
                 raise OverflowError(f"the slope of a ** {k:g} at a = {x!r} is too large for a float, at {describe(self)}")
         return _node(out, power_op_name(k), self, slope, None, 0.0)
 
     def __radd__(self, other: Operand) -> Value:
+        _require_self(self, "__radd__")
         a: Value = _operand(other, "+")
         return NotImplemented if a is None else a + self
 
     def __rsub__(self, other: Operand) -> Value:
+        _require_self(self, "__rsub__")
         a: Value = _operand(other, "-")
         return NotImplemented if a is None else a - self
 
     def __rmul__(self, other: Operand) -> Value:
+        _require_self(self, "__rmul__")
         a: Value = _operand(other, "*")
         return NotImplemented if a is None else a * self
 
     def __rtruediv__(self, other: Operand) -> Value:
+        _require_self(self, "__rtruediv__")
         a: Value = _operand(other, "/")
         return NotImplemented if a is None else a / self
 
     def __rpow__(self, base: Operand, modulo: Any = None) -> Value:
+        _require_self(self, "__rpow__")
+        if modulo is not None:
+            _refuse_modulus(modulo)
         a: Value = _operand(base, "**")
         return NotImplemented if a is None else _pow(a, self)
 
     def __neg__(self) -> Value:
+        _require_self(self, "__neg__")
         return _node(-self._data, "neg", self, -1.0, None, 0.0)  # d(-a)/da = -1
 
     def exp(self) -> Value:
+        _require_self(self, "exp")
         a: cython.double = self._data
         if a > EXP_MAX:
             raise OverflowError(f"exp() overflows a float for inputs above {EXP_MAX:.2f}: got {a!r} at {describe(self)}")
@@ -376,6 +430,7 @@ class Value:
         return _node(e, "exp", self, e, None, 0.0)  # d e^a/da = e^a
 
     def log(self) -> Value:
+        _require_self(self, "log")
         a: cython.double = self._data
         if a <= 0.0:
             raise ValueError(f"log() needs a positive input, got {a!r} at {describe(self)}")
@@ -387,6 +442,7 @@ class Value:
         return _node(log(a), "log", self, slope, None, 0.0)
 
     def sigmoid(self) -> Value:
+        _require_self(self, "sigmoid")
         a: cython.double = self._data
         s: cython.double
         e: cython.double
@@ -399,10 +455,12 @@ class Value:
         return _node(s, "sigmoid", self, s * (1.0 - s), None, 0.0)  # d sigma(a)/da = sigma(a)(1 - sigma(a))
 
     def tanh(self) -> Value:
+        _require_self(self, "tanh")
         t: cython.double = tanh(self._data)
         return _node(t, "tanh", self, 1.0 - t * t, None, 0.0)  # d tanh(a)/da = 1 - tanh(a)^2
 
     def relu(self) -> Value:
+        _require_self(self, "relu")
         a: cython.double = self._data
         # d relu(a)/da = 1 for a > 0, else 0 (at the kink a = 0 we take 0, as PyTorch does)
         if a > 0.0:
@@ -426,20 +484,25 @@ class Value:
         If a gradient overflows to a non-finite float, a FloatingPointError names the node and every
         grad of the graph, leaves and computed nodes alike, is put back as it was before the call.
         """
+        _require_self(self, "backward")
         order: list = topological_order(self)
-        _chain_rule(order, self, True)
-        stamp: cython.long = next(_pass_numbers)
+        stamp: cython.long
         node: Value
-        for node in order:
-            node._pass = stamp
+        with _grad_lock:
+            _chain_rule(order, self, True)
+            stamp = next(_pass_numbers)
+            for node in order:
+                node._pass = stamp
 
     # -- copying and pickling: any depth, no recursion -----------------------------------------------
     def __copy__(self) -> Value:
+        _require_self(self, "__copy__")
         twin: Value = _blank(type(self))
         _copy_fields(twin, self, self._a, self._b)
         return twin
 
     def __deepcopy__(self, memo: dict) -> Value:
+        _require_self(self, "__deepcopy__")
         node: Value
         twin: Value
         for node in topological_order(self):
@@ -452,17 +515,18 @@ class Value:
         return memo[id(self)]
 
     def __reduce_ex__(self, protocol: int) -> tuple:
+        _require_self(self, "__reduce_ex__")
         # Pickling follows a node's operands, and the pickler would recurse once per level: too deep
         # for a long chain. So the first node pickled writes its whole graph as one flat table in
         # topological order (each node in it only as an empty shell, then every node's fields with its
         # operands as positions in the table), and the shells keep the identity of shared nodes.
-        members = getattr(_pickling, "members", None)
-        if members is not None and self in members:
+        marked = _marked_shells()
+        if marked is not None and self in marked:  # the pickler is writing the shells of a table
+            marked.discard(self)
             return (copyreg.__newobj__, (type(self),)) if protocol >= 2 else (_blank, (type(self),))
         order = topological_order(self)
-        table = _table(order)
-        _pickling.members = set(order)
-        return (_restore_graph, (order, table, _EndOfTable()))
+        end = _EndOfTable()
+        return (_unpickle_graph, (_PICKLED_PASSES, type(self), _Shells(order, end), _table(order), end))
 
     def __dealloc__(self) -> None:
         # Compiled only (plain Python never calls it). Freeing a node frees its operands, and C
@@ -487,6 +551,11 @@ class Value:
         _freeing_depth -= 1
 
 
+if not cython.compiled:
+    # Plain Python never calls __dealloc__, and calling it by hand would cut a node from its operands.
+    del Value.__dealloc__
+
+
 @cython.no_gc
 @cython.cclass
 class Parameter(Value):
@@ -509,12 +578,19 @@ class Constant(Value):
 
     @cython.annotation_typing(False)
     def __init__(self, data: Number, op: str = "") -> None:
+        _require_self(self, "__init__")
         # Checked here so that a bad operand's error names the operation it was given to.
         super().__init__(as_finite_float(data, f"the other operand of {op!r}" if op else "Constant(data)"))
 
     @property
     def role(self) -> str:
         return "constant"
+
+
+# Value, Parameter and Constant are all the node classes there are: the garbage collector cannot see a
+# compiled node's references (@cython.no_gc), which is safe only as long as no class adds attributes that
+# could close a cycle. So a class statement that subclasses any of them is a TypeError, in both engines.
+_subclasses_closed = True
 
 
 # -- the power with a Value exponent (shared by ``a ** b`` and ``2 ** b``) -------------------------------
@@ -526,9 +602,17 @@ def _pow(a: Value, b: Value) -> Value:
     if x <= 0.0:
         raise ValueError(f"a ** b with a Value exponent needs a positive base a, got a = {x!r} at {describe(a)}")
     out: cython.double = _float_pow(x, y, a)
-    # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log(a)
-    da: cython.double = y * _pow_or_inf(x, y - 1.0)
+    # d(a^b)/da = b a^(b-1) (exactly 0 for b = 0, though a^(b-1) may overflow), d(a^b)/db = a^b log(a)
+    da: cython.double = 0.0 if y == 0.0 else y * _pow_or_inf(x, y - 1.0)
     return _node(out, "pow", a, _slope(da, "pow", a, b), b, _slope(out * log(x), "pow", a, b))
+
+
+def _refuse_modulus(modulo: object) -> None:
+    """``pow(a, b, m)`` with a Value among ``a``, ``b``: a TypeError, as it is for floats."""
+    raise TypeError(
+        f"pow() with a modulus is not defined for a Value (nor for a float), got the modulus "
+        f"{type(modulo).__name__}: {_short(modulo)} (write a ** b, without a modulus)"
+    )
 
 
 # -- making nodes -------------------------------------------------------------------------------------------
@@ -653,9 +737,12 @@ def _finite_field(value: object, node: Value, field: str) -> cython.double:
 
 
 def _as_label(label: object) -> str:
+    """A label as a plain ``str``: any str is taken (numpy's ``np.str_`` too), and stored as a plain str."""
+    if type(label) is str:
+        return label
     if not isinstance(label, str):
         raise TypeError(f"a Value's label must be a str, got {type(label).__name__}: {_short(label)}")
-    return label
+    return str.__str__(label)  # the same characters as a plain str
 
 
 def _short(x: object) -> str:
@@ -677,8 +764,10 @@ def power_op_name(k) -> str:
     return name
 
 
+@cython.annotation_typing(False)  # the check below gives the same message in both engines
 def describe(node: Value) -> str:
     """A short name for a node in messages: ``node 'h2' (op '+', data=0.5)``."""
+    _require_value(node, "describe", "node")
     name = f"node {node.label!r}" if node.label else "an unlabelled node"
     kind = f"op {node.op!r}" if not node.is_leaf else f"{node.role} leaf"
     return f"{name} ({kind}, data={node.data:.6g})"
@@ -691,6 +780,18 @@ def _operands(a: Value, b: Optional[Value]) -> str:
 def _require_value(node: object, function: str, argument: str = "root") -> None:
     if not isinstance(node, Value):
         raise TypeError(f"{function}() needs a Value as {argument}, got {type(node).__name__}: {_short(node)}")
+
+
+@cython.cfunc
+def _require_self(node: object, method: str) -> cython.void:
+    """The first line of every method of Value: a method called through the class on something that
+    is not a Value (``Value.exp(3)``, ``Value.sigmoid(True)``) is a TypeError naming the method and the
+    argument. Compiled, such a call would otherwise read the object's memory as a node's fields."""
+    if not isinstance(node, Value):
+        raise TypeError(
+            f"Value.{method}() must be called on a Value, got {type(node).__name__}: {_short(node)} "
+            f"(to use a number, make it a leaf first: Value(x).{method}(...))"
+        )
 
 
 @cython.cfunc
@@ -741,9 +842,10 @@ def _restore_grad(node: Value) -> cython.void:
 def clear_grads(nodes) -> None:
     """Set every node's grad to 0.0 and mark it as not computed by any backward pass (grad_pass 0)."""
     node: Value
-    for node in nodes:
-        node._grad = 0.0
-        node._pass = 0
+    with _grad_lock:
+        for node in nodes:
+            node._grad = 0.0
+            node._pass = 0
 
 
 def forget_grad_passes(nodes) -> None:
@@ -751,14 +853,16 @@ def forget_grad_passes(nodes) -> None:
     ``replay`` does so when the values the grads belong to have changed. A grad set by hand stays set by
     hand (it is the user's answer; ``autograd.check.grade`` checks it at the current values)."""
     node: Value
-    for node in nodes:
-        if node._pass != HAND_SET:
-            node._pass = 0
+    with _grad_lock:
+        for node in nodes:
+            if node._pass != HAND_SET:
+                node._pass = 0
 
 
 def gradients(root, inputs) -> list:
     """d root / d input for each of ``inputs`` (Values), as floats, without changing any node: every
-    ``grad`` and ``grad_pass`` is as it was afterwards. An input that ``root`` does not depend on gets 0.
+    ``grad`` and ``grad_pass`` is as it was afterwards, also when the chain rule fails (a
+    FloatingPointError, as in ``backward``). An input that ``root`` does not depend on gets 0.
 
     The same chain rule as ``root.backward()``, at the same cost plus one loop to put the grads back.
     """
@@ -768,20 +872,24 @@ def gradients(root, inputs) -> list:
     inputs = list(inputs)
     for i, item in enumerate(inputs):
         _require_value(item, "gradients", f"inputs[{i}]")
-    held: list = []
-    for x in inputs:
-        held.append(x._grad)
-        x._grad = math.nan  # stays NaN only where the chain rule does not reach (not in root's graph)
     order: list = topological_order(root)
-    _chain_rule(order, root, False)
+    held: list = []
     result: list = []
-    for x in inputs:
-        result.append(0.0 if x._grad != x._grad else x._grad)
-    for node in order:
-        _restore_grad(node)
-    for i in range(len(inputs) - 1, -1, -1):
-        x = inputs[i]
-        x._grad = held[i]
+    with _grad_lock:
+        for x in inputs:
+            held.append(x._grad)
+        try:
+            for x in inputs:
+                x._grad = math.nan  # stays NaN only where the chain rule does not reach (not in root's graph)
+            _chain_rule(order, root, False)  # if it fails, it puts back what it found: the NaN too
+            for x in inputs:
+                result.append(0.0 if x._grad != x._grad else x._grad)
+            for node in order:
+                _restore_grad(node)
+        finally:  # the inputs' own grads, whether the chain rule succeeded or failed
+            for i in range(len(inputs) - 1, -1, -1):
+                x = inputs[i]
+                x._grad = held[i]
     return result
 
 
@@ -890,7 +998,7 @@ class scope:
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a scope's name must be a non-empty str, got {type(name).__name__}: {_short(name)}")
-        self.name = name
+        self.name = str.__str__(name)  # a plain str, also for a subclass such as np.str_
 
     def __enter__(self) -> str:
         global _scopes_used
@@ -913,6 +1021,8 @@ def _set_scopes(stack: tuple) -> str:
 
 
 # -- copies and pickles ------------------------------------------------------------------------------------
+# While the pickler writes the shells of a table (see _Shells), ``_pickling.shells`` holds the nodes it
+# has been handed to write as shells, and a weak reference to the table's end; at any other time None.
 _pickling = threading.local()
 
 
@@ -968,12 +1078,81 @@ def _table(order: list) -> tuple:
     return (*doubles, *integers, ops, labels, scopes)
 
 
-def _restore_graph(nodes: list, table: tuple, end: object) -> Value:
-    """Fill the shells of a pickled graph from its table; return its root (the last node)."""
+class _Shells:
+    """The nodes of a graph being pickled but its root, in topological order; loads as a plain list of
+    empty nodes of the same classes (``_restore_graph`` fills them from the table).
+
+    The pickler asks its ``__reduce__`` for the list's items and writes each some time after it gets
+    it (pickle's list batching reads up to 1,000 items ahead), so each item is marked, as it is handed
+    over, as to be written as a shell (``_pickling.shells``). The marks belong to this one pickle: a
+    node's ``__reduce_ex__`` takes its own off, the table's end (``_EndOfTable``, pickled right after
+    the table) drops them, a later table replaces them, and they are ignored once the table's end no
+    longer exists, which is when the pickler has given the pickle up. ``__reduce_ex__`` called outside
+    a pickle marks nothing, and a graph's root is never marked (the table's loader makes it)."""
+
+    __slots__ = ("order", "end")
+
+    def __init__(self, order: list, end: _EndOfTable) -> None:
+        self.order = order
+        self.end = weakref.ref(end)  # weak: only the pickle in progress keeps the end alive
+
+    def __reduce__(self) -> tuple:
+        return (list, (), None, _handed_to_pickler(self.order, self.end))
+
+
+def _handed_to_pickler(order: list, end: weakref.ref):
+    """Every node of ``order`` but the last (the root), each marked as a shell before the pickler gets it."""
+    marked: set = set()
+    _pickling.shells = (marked, end)
+    for i in range(len(order) - 1):
+        marked.add(order[i])
+        yield order[i]
+
+
+def _marked_shells() -> Optional[set]:
+    """The nodes the pickler is to write as shells, or None when it is writing no table."""
+    state = getattr(_pickling, "shells", None)
+    if state is None:
+        return None
+    if state[1]() is None:  # that pickle was given up: its table will never end
+        _pickling.shells = None
+        return None
+    return state[0]
+
+
+class _PassNumbering:
+    """The new backward-pass numbers of one unpickled stream. Pass numbers count the passes of the
+    process that pickled the graphs; at load each gets a number new to this process, the same for
+    every graph in the stream (graphs pickled together share their nodes' passes, as with deepcopy).
+    Every pickled graph refers to the one ``_PICKLED_PASSES``, so a stream holds it once and its
+    load makes one ``_PassNumbering`` for all the stream's graphs."""
+
+    __slots__ = ("renumbered",)
+
+    def __init__(self) -> None:
+        self.renumbered: dict = {0: 0, HAND_SET: HAND_SET}  # "none" and "set by hand" keep their meaning
+
+    def __reduce__(self) -> tuple:
+        return (_PassNumbering, ())
+
+
+_PICKLED_PASSES = _PassNumbering()
+
+
+def _unpickle_graph(numbering: _PassNumbering, root_class: type, nodes: list, table: tuple, end: object) -> Value:
+    """A pickled graph: its root, made here, and the other nodes, filled from the table."""
+    nodes.append(_blank(root_class))
+    return _restore_graph(nodes, table, None, numbering.renumbered)
+
+
+def _restore_graph(nodes: list, table: tuple, end: object = None, renumbered: Optional[dict] = None) -> Value:
+    """Fill the shells of a pickled graph from its table; return its root (the last node). Streams
+    written before _unpickle_graph call it directly, each graph with pass numbers of its own."""
     data, grad, da, db, a, b, passes, ops, labels, scopes = table
     # Pass numbers count the backward passes of the process that pickled the graph; here they get new
     # numbers, so that nodes written by one pass still share one number and no other pass has it.
-    renumbered: dict = {0: 0, HAND_SET: HAND_SET}
+    if renumbered is None:
+        renumbered = {0: 0, HAND_SET: HAND_SET}
     shell: Value
     i: cython.Py_ssize_t
     for i in range(len(nodes)):
@@ -996,11 +1175,13 @@ def _restore_graph(nodes: list, table: tuple, end: object) -> Value:
 
 
 class _EndOfTable:
-    """Pickled right after a graph's table: the pickler calls its ``__reduce__``, which marks the end
-    of the table, so that Values pickled later are pickled whole again."""
+    """Pickled right after a graph's table: the pickler calls its ``__reduce__``, which drops the marks
+    of the table's shells (see _Shells), so that Values pickled later are pickled whole again."""
 
     def __reduce__(self) -> tuple:
-        _pickling.members = None
+        state = getattr(_pickling, "shells", None)
+        if state is not None and state[1]() is self:
+            _pickling.shells = None
         return (_EndOfTable, ())
 
 
@@ -1040,12 +1221,18 @@ class Op:
         return f"Op({self.name!r})"
 
 
-def _power_slope(a: Value, k: float) -> Union[Value, float]:
-    """d(a^k)/da = k a^(k-1) as an expression of Values. For k = 0, 1 and 2 it is written 0, 1 and
-    ``2 * a``: the same numbers, without the nodes ``a**0`` and ``a**1`` the general form would make."""
+def _power_slope(a: Value, out: Value, k: float) -> Union[Value, float]:
+    """d(a^k)/da = k a^(k-1) as an expression of Values, computed as ``a ** k`` computes its slope. For
+    k = 0, 1 and 2 it is written 0, 1 and ``2 * a``: the same numbers, without the nodes ``a**0`` and
+    ``a**1`` the general form would make. For |k| >= 2**53, where k - 1 is no float, it is
+    ``k * (out / a)`` (refused at a = 0 as a division by zero)."""
     if k == 0.0 or k == 1.0:
         return k
-    return k * a if k == 2.0 else k * a ** (k - 1.0)
+    if k == 2.0:
+        return k * a
+    if -_EVEN_ONLY < k < _EVEN_ONLY:
+        return k * a ** (k - 1.0)
+    return k * (out / a)
 
 
 def _step(a: Value) -> Value:
@@ -1071,7 +1258,7 @@ OPS: dict = {op.name: op for op in [
        lambda a, out: (-1.0,)),
     Op("**k", 1, Value.__pow__, "{a}**{k}", "{a}^{{{k}}}",
        ("{k} * {a}**{k1}",), (r"{k} \cdot {a}^{{{k1}}}",),
-       lambda a, out, k: (_power_slope(a, k),)),
+       lambda a, out, k: (_power_slope(a, out, k),)),
     Op("pow", 2, Value.__pow__, "{a}**{b}", "{a}^{{{b}}}",
        ("{b} * {a}**({b} - 1)", "{out} * log({a})"), (r"{b} \cdot {a}^{{{b} - 1}}", r"{out} \cdot \log {a}"),
        lambda a, b, out: (b * a ** (b - 1.0), out * a.log())),
