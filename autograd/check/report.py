@@ -19,7 +19,8 @@ OK = "ok"
 FAIL = "fail"
 KINK = "nondifferentiable"
 EDGE = "domain-edge"
-SKIPPED = (KINK, EDGE)
+IMPRECISE = "imprecise"
+SKIPPED = (KINK, EDGE, IMPRECISE)
 
 # The smallest step that survives rounding: for eps below the float spacing at 1, x + eps * x == x.
 EPS_MIN = sys.float_info.epsilon
@@ -59,8 +60,10 @@ class CheckRow:
             ``compare`` your number; NaN when it could not be computed (a domain edge).
         abs_err: ``|analytic - numeric|``.
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
-        status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink) or "domain-edge"
-            (a nudge leaves the domain of an op, such as log of a value pushed below 0).
+        status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink), "domain-edge"
+            (a nudge leaves the domain of an op, such as log of a value pushed below 0) or "imprecise"
+            (no step measures the derivative to the tolerance: rounding of large values blurs the
+            small steps, and the large ones measure a secant).
         note: why a row was skipped, or what a local check found wrong ("" otherwise).
         key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
         consumers: the names of the nodes that use this node, with their definitions.
@@ -218,7 +221,8 @@ class CheckReport:
 
     @property
     def skipped(self) -> list[CheckRow]:
-        """Rows not judged: a nudge crossed relu's kink or left an op's domain."""
+        """Rows not judged: a nudge crossed relu's kink or left an op's domain, or no step was precise
+        enough."""
         return [row for row in self.rows if row.status in SKIPPED]
 
     @property
@@ -241,7 +245,11 @@ class CheckReport:
         parts = [f"{self.kind} of {self.root_name}: {what}"]
         failed = len(self.failures)
         parts.append(f"{failed} FAILED" if failed else "all agree")
-        for status, words in ((KINK, "at relu's kink"), (EDGE, "at a domain edge")):
+        for status, words in (
+            (KINK, "at relu's kink"),
+            (EDGE, "at a domain edge"),
+            (IMPRECISE, "no central difference precise enough"),
+        ):
             count = sum(row.status == status for row in self.rows)
             if count:
                 parts.append(f"{count} skipped ({status}: {words})")
@@ -324,7 +332,7 @@ class CheckReport:
                 f"{html.escape(self.stale.advice)}</p></div>"
             )
         headers, body, right = self._columns()
-        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4"}
+        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4", IMPRECISE: "#fff3c4"}
         out = ['<table class="chainrule-check">', "<thead><tr>"]
         out += [
             f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
