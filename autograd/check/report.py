@@ -12,7 +12,7 @@ from typing import Iterator, Union
 
 from ..engine import Value, describe
 from .naming import LabelError, Names, d, err, num
-from .staleness import StaleGraph, find_stale_grads, find_stale_values
+from .staleness import StaleGraph, find_replayed_grads, find_stale_grads, find_stale_values
 
 # Row statuses. Only FAIL makes a row (and the report) not ok.
 OK = "ok"
@@ -384,9 +384,10 @@ def require_backward(root: Value, function: str) -> None:
 
 def staleness(names: Names, function: str) -> StaleGraph | None:
     """Whether the graph is fit to check, in the order that makes the advice right: stale values
-    first (they need a replay before anything else), then whether backward ran from this root (a
+    first (they need a replay before anything else), then gradients that a replay made out of date
+    (a backward ran, then the values moved), then whether backward ran from this root at all (a
     BackwardNeededError if not), then stale gradients. None for a graph fit to check."""
-    stale = find_stale_values(names)
+    stale = find_stale_values(names) or find_replayed_grads(names)
     if stale is None:
         require_backward(names.root, function)
         stale = find_stale_grads(names)
