@@ -813,6 +813,12 @@ class scope:
     code building graphs in parallel never labels another's nodes. Leaving a block always removes
     exactly what entering it added, even if one scope object is entered twice or blocks are left out
     of order.
+
+    A limit: a generator runs in its caller's context, so one that yields inside a ``with scope(...)``
+    block leaves that scope on while it is suspended, and the nodes its caller makes between two
+    ``next()`` calls get the generator's scope; the scope ends when the generator resumes and leaves
+    the block (or is closed). Leave the block before yielding. nn never yields inside a scope (a test
+    reads its source to make sure).
     """
 
     __slots__ = ("name",)
