@@ -28,6 +28,8 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from autograd._files import atomic_write
+
 from .module import MLP, check_activation
 
 FORMAT = "chainrule.nn.MLP"
@@ -46,11 +48,15 @@ def save(
         metadata: optional JSON-serialisable information to keep with the model (a dict), returned by
             ``load(path, with_metadata=True)``.
 
-    The file is written in one piece after everything is checked, so an error leaves no file behind.
+    The file is written only after everything is checked, and atomically
+    (``autograd._files.atomic_write``: a temporary file in the same folder, flushed and fsynced, then
+    renamed over ``path``): an error, a full disk or an interruption leaves no stray file and an
+    existing file at ``path`` as it was. A device or pipe (``/dev/stdout``) is written in place.
 
     Raises:
         TypeError: ``model`` is not an MLP, or ``metadata`` is not JSON-serialisable.
         ValueError: a parameter is NaN or infinite (JSON has no such numbers).
+        OSError: the file cannot be written (the message names it); an existing one is unchanged.
     """
     if not isinstance(model, MLP):
         raise TypeError(f"save() writes an nn.MLP, got {type(model).__name__}")
@@ -74,9 +80,7 @@ def save(
         text = json.dumps(document, indent=1, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"save(): metadata cannot be written as JSON: {exc}") from None
-    target = Path(path)
-    target.write_text(text + "\n", encoding="utf-8")
-    return target
+    return atomic_write(path, text + "\n")
 
 
 def load(path: str | os.PathLike[str], *, with_metadata: bool = False) -> MLP | tuple[MLP, dict[str, Any]]:

@@ -31,6 +31,7 @@ from typing import Union
 
 from . import render as _render
 from . import viewer as _viewer
+from .._files import atomic_write
 from ..check import BackwardNeededError, Explanation, explain
 from ..engine import Value, describe, topological_order
 from .picture import (
@@ -294,6 +295,9 @@ class Animation:
         * ``.html`` (or ``.htm``): the whole step-through, one self-contained file that opens in any
           browser, offline (it opens at ``step``, default 0);
         * ``.svg`` or ``.png``: one frame, ``step`` (default: the last).
+
+        The file is written atomically (``autograd._files.atomic_write``): a failed write (a full
+        disk) leaves an existing file as it was.
         """
         path = Path(path)
         format = format_of(path, format)
@@ -306,8 +310,7 @@ class Animation:
             content = _render.svg_to_png(self.svg(step))
         else:
             raise ValueError(f"an animation saves as .html (all steps), .svg or .png (one frame), not {format!r}")
-        path.write_bytes(content)
-        return path
+        return atomic_write(path, content)
 
 
 def _pick(variants: list, k: int) -> list:
