@@ -597,7 +597,10 @@ def _as_label(label: object) -> str:
 
 
 def _short(x: object) -> str:
-    text = repr(x)
+    try:
+        text = repr(x)
+    except ValueError:  # an int longer than Python converts to text (sys.get_int_max_str_digits())
+        return f"an int of about {int(x.bit_length() * 0.30103) + 1} digits"
     return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
 
 

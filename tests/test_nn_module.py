@@ -351,8 +351,8 @@ def test_state_dict_round_trip_gives_identical_outputs() -> None:
         (lambda s: s.update({"L3.n1.b": 0.0}), ValueError, r"unexpected 'L3.n1.b'"),
         (lambda s: s.update({"L1.n2.w1": float("nan")}), ValueError, r"parameter L1.n2.w1 must be finite, got nan"),
         (lambda s: s.update({"L1.n2.w1": float("-inf")}), ValueError, r"parameter L1.n2.w1 must be finite"),
-        (lambda s: s.update({"L1.n2.w1": "0.5"}), TypeError, r"parameter L1.n2.w1 must be a real number, got str"),
-        (lambda s: s.update({"L1.n2.w1": True}), TypeError, r"must be a real number, got bool"),
+        (lambda s: s.update({"L1.n2.w1": "0.5"}), TypeError, r"parameter L1.n2.w1 must be a real number .*got str"),
+        (lambda s: s.update({"L1.n2.w1": True}), TypeError, r"must be a real number .*got bool"),
     ],
 )
 def test_load_state_dict_checks_everything_first(change, error, message) -> None:
