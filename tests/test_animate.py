@@ -227,3 +227,19 @@ def test_repr_and_jupyter_output():
     html = anim._repr_html_()
     assert html.startswith('<div class="cr-view cr-anim" id="cr-anim-') and html.count("<svg") == 1
     assert "step-through needs JavaScript" in html  # shown only where scripts do not run
+
+
+def test_animate_after_a_replay_without_backward_is_refused_as_before():
+    # issue 17 item 17: the checker now reports this graph as stale instead of raising; animate keeps
+    # refusing it, since a step-through of those gradients would show equations that do not hold
+    from autograd import replay
+
+    x, w = Value(1.0, label="x"), Value(3.0, label="w")
+    y = x * w
+    y.backward()
+    w.data = 5.0
+    replay(y)
+    with pytest.raises(BackwardNeededError, match=r"replay recomputed its values after backward\(\)"):
+        animate(y)
+    y.backward()
+    assert len(animate(y)) > 0

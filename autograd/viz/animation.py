@@ -375,12 +375,20 @@ def animate(
             f"or raise the limit: animate(..., max_steps={count})"
         )
     try:
-        explain(root, root)
+        explanation = explain(root, root)
     except BackwardNeededError as exc:
         raise BackwardNeededError(
             f"animate() replays the backward pass that root.backward() computed, and there is none: call "
             f"root.backward() first ({exc})"
         ) from None
+    if getattr(root, "grad_pass", None) == 0 and explanation.stale is not None:
+        # A replay moved the values after the last backward pass (the checker reports this as a stale
+        # graph; a step-through of those gradients would show equations that do not hold).
+        raise BackwardNeededError(
+            "animate() replays the backward pass that root.backward() computed, and the last one belongs to "
+            f"values the graph no longer has ({explanation.stale.headline}); call autograd.zero_grad(root) and "
+            "root.backward() first"
+        )
     names = _Names(order, root)
     builder = plan(root, local_grads=local_grads, check=None, collapse=collapse, max_nodes=max_nodes,
                    digits=digits, rankdir=rankdir, caller="animate", names=names.shown)  # fmt: skip
