@@ -359,6 +359,7 @@ def _settle(
         return first
     measured_range = f"{num(min(seen))} to {num(max(seen))}" if len(seen) > 1 else num(first.numeric)
     first.status = IMPRECISE
+    first.numeric = math.nan  # no number to show: the note says what the steps gave
     first.note = (
         f"no step measures this derivative to the tolerance: central differences give {measured_range} "
         f"(rounding in values of about {num(blur, 3)} blurs small steps; large ones measure a secant or "
@@ -559,6 +560,7 @@ def _local(names: Names, targets: list[Value], eps: float, atol: float, rtol: fl
                 f"the tolerance {num(tolerance, 3)}: terms of the chain rule cancel (a mode='end-to-end' check "
                 f"measures this node directly)"
             )
+            numeric = math.nan  # no number to show as the reference: the note gives the estimate and its error
         else:
             status, note = OK, ""
         rows.append(make_row(names, consumers, node, analytic, numeric, status, "gradcheck", note, method="local"))

@@ -57,7 +57,8 @@ class CheckRow:
         value: its ``.data`` when checked.
         analytic: its ``.grad`` (d root / d node from backward).
         numeric: the reference: for ``gradcheck`` a central difference (see ``method``), for
-            ``compare`` your number; NaN when it could not be computed (a domain edge).
+            ``compare`` your number; NaN when it could not be computed (a domain edge) or not to the
+            tolerance (imprecise: the note says what the steps gave).
         abs_err: ``|analytic - numeric|``.
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
         status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink), "domain-edge"
