@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from ..engine import Value, describe, op_entry, topological_order
 from .naming import Names, d, num, paren
@@ -240,10 +241,15 @@ def _is_sum(text: str) -> bool:
 
 
 
-def _formulas(consumer: Value, operand: int, names: Names) -> tuple[str, str, str, str]:
+def _formulas(
+    consumer: Value, operand: int, names: Names, number: Callable[[Value], str] | None = None
+) -> tuple[str, str, str, str]:
     """``(formula, substituted, latex, latex_substituted)`` of d consumer/d (its operand ``operand``),
     read from the op table (``autograd.engine.OPS``): the formula in the operands' names, where the
-    consumer's own value reads as its expression (``tanh(h)``), and the same with the numbers put in."""
+    consumer's own value reads as its expression (``tanh(h)``), and the same with the numbers put in.
+
+    ``number(node)`` writes a node's value in ``substituted`` (default: the number, in parentheses if
+    negative); the quiz page puts a placeholder there for a value the learner has yet to find."""
     entry, k = op_entry(consumer)
     text, latex = entry.d_text[operand], entry.d_latex[operand]
     if k is not None and k - 1.0 == 1.0:  # a ** 2: write 2 * a, not 2 * a**1
@@ -258,7 +264,8 @@ def _formulas(consumer: Value, operand: int, names: Names) -> tuple[str, str, st
 
     in_names = fields(names_text, entry.text.format(**fields(names_text, "")))
     in_latex = fields(names_latex, entry.latex.format(**fields(names_latex, "")))
-    numbers = fields([paren(num(p.data)) for p in parents], paren(num(consumer.data)))
+    number = number or (lambda node: paren(num(node.data)))
+    numbers = fields([number(p) for p in parents], number(consumer))
     numbers_latex = fields([_latex_num(p.data) for p in parents], _latex_num(consumer.data))
     return text.format(**in_names), text.format(**numbers), latex.format(**in_latex), latex.format(**numbers_latex)
 

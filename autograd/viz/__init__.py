@@ -4,17 +4,20 @@ The package has one place that lays a graph out and several readers of it:
 
 * ``picture``: turns a graph into a laid-out picture (``plan`` chooses what is drawn and writes the
   Graphviz DOT text with stable node names; ``Drawing`` renders it to SVG or PNG);
-* ``drawing``: ``draw(root)``, the still picture with every node's value and gradient (its docstring
+* ``drawing``: ``draw(root)`` (and ``draw_dot``, its name in micrograd's lecture), the still picture with every node's value and gradient (its docstring
   is the legend);
 * ``animation``: ``animate(root)``, the step-through of the forward and the backward pass;
+* ``export``: a step-through as an animated GIF or a PDF handout (``Animation.save``; needs Pillow);
 * ``render``: DOT to SVG (in-process WebAssembly Graphviz, or the system ``dot``) and SVG to PNG;
-* ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show.
+* ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show;
+* ``quiz``: ``quiz(root)``, an exercise page: the graph with the asked numbers hidden and an answer
+  box per node, graded as the learner types.
 
 Readers import ``picture``; ``picture`` imports none of them, so there are no import circles.
 """
 
 from .animation import Animation, animate
-from .drawing import draw
+from .drawing import draw, draw_dot
 from .picture import (
     BOX_FILL,
     DEFAULT_MAX_NODES,
@@ -24,18 +27,27 @@ from .picture import (
     ROOT_FILL,
     UNKNOWN,
     Drawing,
+    MAX_LAYOUT_COST,
+    QUICK_LAYOUT_COST,
     GraphTooLargeError,
+    LayoutTooSlowError,
     grad_computed,
+    layout_cost,
     natural_key,
 )
+from .quiz import Question, Quiz, quiz
 from .render import RenderError
 
 __all__ = [
     "draw",
+    "draw_dot",
     "Drawing",
     "animate",
     "Animation",
+    "quiz",
+    "Quiz",
     "GraphTooLargeError",
+    "LayoutTooSlowError",
     "RenderError",
     "grad_computed",
     "DEFAULT_MAX_NODES",

@@ -39,9 +39,20 @@ import graphviz
 from . import render as _render
 from . import viewer as _viewer
 from .._files import atomic_write
+from ..check.naming import Names, num
+from ..check.staleness import StaleGraph, find_stale_values
 from ..engine import Value, describe, topological_order
 
 DEFAULT_MAX_NODES = 1500
+QUICK_LAYOUT_COST = 1_200
+"""Above this ``layout_cost`` a drawing is laid out quickly: Graphviz's crossing reduction and network
+simplex get a small budget (``mclimit``, ``nslimit``), which makes a 100-factor product take under a
+second instead of over a minute; arrows may cross more. ``Drawing.layout`` says which was used."""
+MAX_LAYOUT_COST = 100_000
+"""Above this ``layout_cost`` drawing is refused at once (GraphTooLargeError): even the quick layout
+would take many seconds (a 600-factor product, 359,401, took 16 s quick and did not finish in 13
+minutes in full)."""
+_QUICK_LAYOUT = {"mclimit": "0.1", "nslimit": "1", "nslimit1": "1"}
 COLLAPSE_NAMES = {"layer": 1, "neuron": 2}
 """Names for ``collapse`` depths, for scopes named as nn names them: ``"L1.n2"`` is neuron n2 of layer L1."""
 
@@ -62,6 +73,12 @@ UNKNOWN_GREY = "#9a9a9a"
 """The colour of a gradient that no backward pass has computed ("grad ?")."""
 UNKNOWN = "?"
 """What a drawing shows in place of a number that is not computed yet: ``grad ?``."""
+HAND = "(by hand)"
+"""What follows a grad set by hand (``grad_source == "hand"``): ``grad 4 (by hand)``."""
+HAND_COLOUR = "#6a1fb0"
+"""The colour of a grad set by hand (violet, italic)."""
+STALE_COLOUR = "#c2410c"
+"""The colour of the out-of-date warning and of the nodes that no longer match their operands (dark orange)."""
 FONT = "Helvetica"
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 _MAX_OUTPUTS_SHOWN = 3
@@ -74,6 +91,11 @@ class GraphTooLargeError(ValueError):
     """The graph has more nodes to draw than ``max_nodes``; the message says how to draw less."""
 
 
+class LayoutTooSlowError(GraphTooLargeError):
+    """The graph has few enough shapes, but Graphviz would take too long to lay it out (its
+    ``layout_cost`` is above ``MAX_LAYOUT_COST``); the message says how to draw less."""
+
+
 def grad_computed(node: Value) -> bool:
     """Whether a backward pass has written ``node.grad`` (False: the grad is drawn as "grad ?").
 
@@ -81,6 +103,11 @@ def grad_computed(node: Value) -> bool:
     cannot tell, and every grad counts as computed.
     """
     return getattr(node, "grad_pass", None) != 0
+
+
+def grad_by_hand(node: Value) -> bool:
+    """Whether ``node.grad`` was set by hand (``v.grad = ...`` or ``c._backward()``): drawn ``grad 4 (by hand)``."""
+    return getattr(node, "grad_source", None) == "hand"
 
 
 class Drawing:
@@ -95,11 +122,14 @@ class Drawing:
     Attributes:
         graph: the ``graphviz.Digraph`` the drawing is made of.
         node_count: how many shapes are drawn (values, operations and collapsed boxes).
+        layout: "full", or "quick" for a graph whose ``layout_cost`` is above ``QUICK_LAYOUT_COST``
+            (Graphviz then spends less effort on uncrossing arrows).
     """
 
-    def __init__(self, graph: graphviz.Digraph, node_count: int) -> None:
+    def __init__(self, graph: graphviz.Digraph, node_count: int, layout: str = "full") -> None:
         self.graph = graph
         self.node_count = node_count
+        self.layout = layout
         self._svg_cache: tuple[str, str] | None = None  # (source, svg) of the last SVG render
 
     @property
@@ -152,6 +182,12 @@ class Drawing:
         """Jupyter shows a Drawing as its SVG in a frame that fits the cell (zoom and pan)."""
         return _viewer.frame_html(self.svg())
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Every form a notebook keeps: the HTML frame (zoom and pan, for Jupyter), the bare SVG (for
+        viewers that drop HTML or scripts: GitHub, nbviewer, VS Code's own frames, exports) and text."""
+        svg = self.svg()
+        return {"text/html": _viewer.frame_html(svg), "image/svg+xml": svg, "text/plain": repr(self)}
+
     def __repr__(self) -> str:
         return f"<Drawing of {self.node_count} nodes: .source is the DOT text, .save(path) writes it>"
 
@@ -197,9 +233,73 @@ def plan(
     if count > max_nodes:
         raise GraphTooLargeError(_too_large_message(order, count, max_nodes, depth, caller))
     checks = _index_report(check, order) if check is not None else {}
-    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {})
+    # The checker's own detection: values changed after the graph was computed (a training step).
+    stale = find_stale_values(Names(order, root))
+    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {}, stale)
     builder.build()
+    cost = layout_cost(count, builder.edges)
+    if cost > MAX_LAYOUT_COST:
+        raise LayoutTooSlowError(_slow_layout_message(order, count, cost, depth, caller))
+    if cost > QUICK_LAYOUT_COST:
+        builder.graph.attr(**_QUICK_LAYOUT)
+        builder.drawing.layout = "quick"
     return builder
+
+
+def _slow_layout_message(order: Sequence[Value], count: int, cost: int, depth: int, caller: str) -> str:
+    """Why a graph is refused for its layout cost, and how to show less."""
+    users: dict[Value, int] = {}
+    for node in order:
+        for parent in dict.fromkeys(node.parents):
+            users[parent] = users.get(parent, 0) + 1
+    busiest = max(users, key=users.get) if users else None  # type: ignore[arg-type]
+    lines = [
+        f"this graph would take Graphviz too long to lay out: {count:,} shapes, but arrows that run past "
+        f"many steps (layout cost {cost:,}, more than {MAX_LAYOUT_COST:,}); nothing was drawn. Show less:",
+    ]
+    if busiest is not None and users[busiest] > 10:
+        lines.append(
+            f"  * {describe(busiest)} is used by {users[busiest]:,} operations along the graph: a repeated product "
+            "x * x * ... * x is x ** n, one node"
+        )
+    lines.append("  * draw a shorter expression, or an intermediate node's graph instead of the whole")
+    if depth == 0 and any(node.scope for node in order):
+        lines.append(f"  * collapse scopes into boxes: {caller}(..., collapse=1)")
+    elif depth == 0:
+        lines.append(f"  * build parts inside autograd.scope(...) blocks and draw with {caller}(..., collapse=1)")
+    return "\n".join(lines)
+
+
+def layout_cost(shapes: int, edges: Iterable[tuple[str, str]]) -> int:
+    """An estimate of Graphviz's work to lay out a drawing: its shapes plus the bends of its arrows.
+
+    ``dot`` puts every shape on a rank (its longest path from a source, here in drawn arrows) and
+    turns an arrow that spans k ranks into a chain of k - 1 invisible nodes, which the crossing
+    reduction and the placement then move one by one (a leaf is put just before its first use, as
+    dot's ranking does). A product ``x * x * ... * x`` of n factors has
+    only 2n shapes but about n**2 such nodes (x feeds every factor, from rank 0 to rank 2n), which is
+    why 100 factors took over a minute to lay out and 600 did not finish.
+    """
+    rank: dict[str, int] = {}
+    into: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}
+    for tail, head in edges:
+        into.setdefault(tail, []).append(head)
+        waiting[head] = waiting.get(head, 0) + 1
+        waiting.setdefault(tail, 0)
+    sources = [name for name, n in waiting.items() if n == 0]
+    ready = list(sources)
+    while ready:  # longest path from a source, in topological order of the drawn arrows
+        name = ready.pop()
+        for head in into.get(name, ()):
+            rank[head] = max(rank.get(head, 0), rank.get(name, 0) + 1)
+            waiting[head] -= 1
+            if waiting[head] == 0:
+                ready.append(head)
+    for name in sources:  # dot pulls a leaf up to the rank before its first use
+        rank[name] = min(rank.get(head, 0) for head in into[name]) - 1
+    bends = sum(max(0, rank.get(head, 0) - rank.get(tail, 0) - 1) for tail, head in edges)
+    return shapes + bends
 
 
 def _collapse_depth(collapse: Union[int, str, None]) -> int:
@@ -321,6 +421,8 @@ class _BoxInfo:
     outputs: list[Value] = field(default_factory=list)
     failed: list[tuple[Value, Any]] = field(default_factory=list)
     has_root: bool = False
+    stale: int = 0  # how many of its nodes are out of date
+    hand: int = 0  # how many of its nodes hold a grad set by hand
 
 
 class _Builder:
@@ -341,8 +443,15 @@ class _Builder:
         digits: int,
         rankdir: str,
         names: dict[Value, str],
+        stale: StaleGraph | None = None,
     ) -> None:
         self.root = root
+        self.stale = stale
+        # what each out-of-date node's op gives now, from its operands' current values
+        self.now: dict[Value, str] = {}
+        if stale is not None:
+            for node in stale.nodes:
+                self.now[node] = _value_now(node)
         self.order = order
         self.boxes = boxes
         self.checks = checks
@@ -397,8 +506,26 @@ class _Builder:
         self._keep_order()
         self._close_frames()
         self._edges()
+        if self.stale is not None:
+            self._stale_banner()
         self.drawing.node_count = _drawn_count(self.order, self.boxes)
         return self.graph
+
+    def _stale_banner(self) -> None:
+        """The warning over a graph whose values no longer follow from each other (set last, so that no
+        frame inherits it as its title)."""
+        n = len(self.stale.nodes)
+        these = f"The {n} nodes marked 'out of date' no longer match their" if n != 1 else (
+            "The node marked 'out of date' no longer matches its")
+        lines = [
+            "OUT OF DATE: values were changed after this graph was computed (as a training step does), so the",
+            "numbers drawn no longer follow from each other, and the grads belong to the old values.",
+            f"{these} operands' values. To draw true numbers:",
+            "autograd.replay(root), then autograd.zero_grad(root); root.backward().",
+        ]
+        label = "".join(_escape(line) + "\\l" for line in lines)  # \l: a left-aligned line
+        self.graph.attr(label=graphviz.nohtml(label), labelloc="t", labeljust="l", fontcolor=STALE_COLOUR,
+                        fontsize="12")  # fmt: skip
 
     def unit(self, node: Value) -> str:
         """The drawn shape a node's value is shown in: its own value node or its scope's box."""
@@ -407,10 +534,11 @@ class _Builder:
 
     @property
     def grad_label(self) -> str:
-        """How a local derivative sits on its arrow: a "label" makes room for itself, but Graphviz then
-        doubles every rank, and arrows between frames take detours around them; so a drawing with
-        frames uses an "xlabel", placed after the layout."""
-        return "xlabel" if self.clusters or self.box_info else "label"
+        """How a local derivative sits on its arrow: always a "label", for which Graphviz makes room
+        in the layout (it doubles the ranks, so a network's drawing is wider). An "xlabel" is placed
+        after the layout, where it lands on boxes and other labels: in the iris network 57 of 248
+        sat on a box (``0.4203`` beside ``data 2.379`` read as one number)."""
+        return "label"
 
     def _edges(self) -> None:
         into_boxes: dict[tuple[str, str], int] = {}  # (tail, box) -> how many arrows it stands for
@@ -540,12 +668,17 @@ class _Builder:
         return f"data {self._number(node.data)}"
 
     def grad_line(self, node: Value) -> str:
+        if grad_by_hand(node):
+            return f"grad {self._number(node.grad)} {HAND}"
         return f"grad {self._number(node.grad)}" if grad_computed(node) else f"grad {UNKNOWN}"
 
     def box_line(self, node: Value, data: bool = True, grad: bool = True) -> str:
-        """The line of a box's output: ``L1.n1.a: data 0.232, grad 0.07779`` (``?`` for what is hidden)."""
+        """The line of a box's output: ``L1.n1.a: data 0.232, grad 0.07779`` (``?`` for what is hidden,
+        ``grad 4 (by hand)`` for a grad set by hand)."""
         shown_data = self._number(node.data) if data else UNKNOWN
         shown_grad = self._number(node.grad) if grad and grad_computed(node) else UNKNOWN
+        if grad and grad_by_hand(node):
+            shown_grad += f" {HAND}"
         return f"{self.name(node)}: data {shown_data}, grad {shown_grad}"
 
     def name(self, node: Value) -> str:
@@ -562,11 +695,17 @@ class _Builder:
         fields.append(self.grad_line(node))
         for row in self.checks.get(node, ()):
             fields.extend(self._check_lines(row))
+        if node in self.now:
+            fields.append(f"out of date: {self.now[node]}")
         text = "|".join(_record_field(f) for f in fields)
         return text if self.vertical_fields else "{" + text + "}"
 
     def _check_lines(self, row: Any) -> list[str]:
         status = str(getattr(row, "status", ""))
+        if getattr(row, "kind", "") == "grade":  # your hand-set grad against the true one
+            if status == "unanswered":
+                return []
+            return ["right"] if row.ok else ["WRONG", f"true {self._any(row.numeric)}"]
         if not row.ok:
             why = f" ({status})" if status not in ("", "fail") else ""
             return [f"CHECK FAILED{why}", f"analytic {self._any(row.analytic)}", f"numeric {self._any(row.numeric)}"]
@@ -583,8 +722,12 @@ class _Builder:
         role = node.role
         classes = [role]
         tooltip = describe(node)
-        if not grad_computed(node):
+        if grad_by_hand(node):
+            tooltip += "; grad set by hand (grad_source 'hand'), not by a backward pass"
+        elif not grad_computed(node):
             tooltip += "; grad not computed yet: no backward pass has reached this node"
+        if node in self.now:
+            tooltip += f"; OUT OF DATE: {self.now[node]}"
         style = {
             "shape": "Mrecord",
             "style": "filled,dashed" if role == "constant" else "filled",
@@ -597,6 +740,9 @@ class _Builder:
         if _failed(self.checks.get(node, ())):
             classes.append("failed")
             style.update(fillcolor=FAILED_FILL, color=RED, fontcolor=RED, penwidth="2.5")
+        if node in self.now:
+            classes.append("stale")
+            style.update(color=STALE_COLOUR, penwidth="2.5", style=style["style"] + ",dashed")
         style["class"] = " ".join(classes)
         return style
 
@@ -614,6 +760,10 @@ class _Builder:
                 if node is self.root:
                     entry.has_root = True
                     handed_out.add(node)
+                if node in self.now:
+                    entry.stale += 1
+                if grad_by_hand(node):
+                    entry.hand += 1
             for parent in node.parents:
                 if parent in self.boxes and self.boxes[parent] != box:
                     handed_out.add(parent)
@@ -632,6 +782,10 @@ class _Builder:
             lines.append(self.box_line(node))
         if len(info.outputs) > _MAX_OUTPUTS_SHOWN:
             lines.append(f"(+{len(info.outputs) - _MAX_OUTPUTS_SHOWN} more outputs)")
+        if info.hand:
+            lines.append(f"{info.hand} grad{'s' if info.hand != 1 else ''} set {HAND}")
+        if info.stale:
+            lines.append(f"{info.stale} node{'s' if info.stale != 1 else ''} out of date")
         if info.failed:
             lines.append(f"{len(info.failed)} FAILED CHECK{'S' if len(info.failed) != 1 else ''}")
             for node, row in info.failed[:_MAX_OUTPUTS_SHOWN]:
@@ -653,8 +807,22 @@ class _Builder:
         if info.failed:
             classes.append("failed")
             style.update(fillcolor=FAILED_FILL, color=RED, fontcolor=RED, penwidth="2.5")
+        if info.stale:
+            classes.append("stale")
+            style.update(color=STALE_COLOUR, penwidth="2.5", style="filled,dashed")
         style["class"] = " ".join(classes)
         return style
+
+
+def _value_now(node: Value) -> str:
+    """What an out-of-date node's op gives from its operands' current values: ``now -5``, or why it fails."""
+    from ..engine import recompute
+
+    try:
+        value, _ = recompute(node, [p.data for p in node.parents])
+    except (ArithmeticError, ValueError):
+        return "its op fails at its operands' values now"
+    return f"now {num(value, 4)}"
 
 
 def _name(node: Value) -> str:
@@ -715,7 +883,7 @@ def finish_svg(svg: str) -> str:
     """Graphviz's SVG made easier to read and to script.
 
     * Frame titles are moved after everything else, on a white halo, so no arrow covers them.
-    * A ``grad ?`` line is grey and italic.
+    * A ``grad ?`` line is grey and italic; a ``grad 4 (by hand)`` line violet and italic.
     * Every node and arrow group gets ``data-name`` (its DOT name, ``v3``, ``o3``, ``b0``) or
       ``data-edge`` ("tail head"), which the animation uses to find it.
     """
@@ -739,6 +907,8 @@ def finish_svg(svg: str) -> str:
     for text in graph.iter(f"{_SVG}text"):
         if (text.text or "").endswith(f" {UNKNOWN}") or f" {UNKNOWN}," in (text.text or ""):
             mark_unknown(text)
+        elif (text.text or "").endswith(HAND):
+            mark_hand(text)
     if titles:
         layer = ET.SubElement(graph, f"{_SVG}g", {"class": "frame-titles"})
         for text in titles:
@@ -749,6 +919,12 @@ def finish_svg(svg: str) -> str:
             layer.append(text)
     head, _, _ = svg.partition("<svg")
     return head + ET.tostring(root, encoding="unicode")
+
+
+def mark_hand(text: ET.Element) -> None:
+    """Draw a text line that holds a grad set by hand in violet italics."""
+    text.set("fill", HAND_COLOUR)
+    text.set("font-style", "italic")
 
 
 def mark_unknown(text: ET.Element) -> None:
