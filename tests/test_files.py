@@ -237,3 +237,26 @@ def test_plot_without_a_suffix_adds_png_as_matplotlib_does(tmp_path):
     history = nn.fit(small_model(), [[0.0, 1.0], [1.0, 0.0]], [0, 1], epochs=2, loss="hinge", progress=False)
     nn.plot_history(history, tmp_path / "curves")
     assert listing(tmp_path) == ["curves.png"] and (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# Lines that match a way of writing but write nothing a user keeps: the probe of whether a path can be
+# written (opened for appending, nothing written), the name of the fallback file a failed --save uses
+# (written with atomic_write), and a docstring.
+ALLOWED = ('with open(target, "ab"):', 'tempfile.mkstemp(prefix="chainrule-model-"', "``fig.savefig(path)``")
+
+
+def test_no_other_module_writes_a_file_its_own_way():
+    # every file a user keeps goes through atomic_write: a plain write, or a copy of the helper, in
+    # autograd or nn would bring back the truncate-then-write this issue was about
+    import re
+
+    ways = re.compile(r"\.write_(text|bytes)\(|open\([^)]*[\"'][wa]b?[\"']|os\.fdopen\(|\.savefig\((?!buffer)|nbformat\.write\(|mkstemp\(")
+    found = []
+    for folder in ("autograd", "nn"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if path.name == "_files.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if ways.search(line) and not any(allowed in line for allowed in ALLOWED):
+                    found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert found == []
