@@ -746,7 +746,10 @@ def _as_label(label: object) -> str:
 
 
 def _short(x: object) -> str:
-    text = repr(x)
+    try:
+        text = repr(x)
+    except ValueError:  # an int longer than Python converts to text (sys.get_int_max_str_digits())
+        return f"an int of about {int(x.bit_length() * 0.30103) + 1} digits"
     return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
 
 
@@ -990,6 +993,12 @@ class scope:
     code building graphs in parallel never labels another's nodes. Leaving a block always removes
     exactly what entering it added, even if one scope object is entered twice or blocks are left out
     of order.
+
+    A limit: a generator runs in its caller's context, so one that yields inside a ``with scope(...)``
+    block leaves that scope on while it is suspended, and the nodes its caller makes between two
+    ``next()`` calls get the generator's scope; the scope ends when the generator resumes and leaves
+    the block (or is closed). Leave the block before yielding. nn never yields inside a scope (a test
+    reads its source to make sure).
     """
 
     __slots__ = ("name",)

@@ -43,6 +43,7 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from autograd._files import atomic_write  # noqa: E402
 from benchmarks import workloads  # noqa: E402
 from benchmarks.engines import Engine, load_engines  # noqa: E402
 
@@ -318,7 +319,7 @@ def main(argv: list | None = None) -> int:
     text, data = report(rows, rounds, steps)
     print(text)
     if args.json is not None:
-        args.json.write_text(json.dumps(data, indent=1))
+        atomic_write(args.json, json.dumps(data, indent=1))  # a failed write keeps the last results
     return 0
 
 

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from autograd._files import atomic_write
+
 from .engines import Engine
 from .workloads import EngineResult, WorkloadResult
 
@@ -260,7 +262,7 @@ def write_json(path: Path, info: dict[str, Any], config: dict[str, Any], workloa
         "targets": targets(workloads),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")  # a failed write keeps the last results
 
 
 def command_line() -> str:

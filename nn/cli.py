@@ -28,7 +28,10 @@ class UsageError(Exception):
     """A bad option or argument: printed as a one-line message, exit code 2."""
 
 
-EXIT_CODES = "exit codes: 0 done, 1 a check failed, 2 bad input or usage, 130 interrupted"
+EXIT_CODES = (
+    "exit codes: 0 done, 1 a check failed, training diverged or a result could not be written, "
+    "2 bad input or usage, 130 interrupted"
+)
 EXIT_CODES_NO_CHECK = "exit codes: 0 done, 2 bad input or usage, 130 interrupted"
 """The exit codes of a command that runs no check (draw, animate)."""
 
@@ -76,23 +79,52 @@ def _starts_with_minus(arg: str) -> bool:
     return False
 
 
-def writable_path(option: str, text: str) -> Path:
-    """``text`` as the path of a file that can be written, checked before any work; else a UsageError
-    naming ``option``: a missing directory, a directory given as the file, or a place where no file
-    can be made (such as /proc)."""
-    path = Path(text)
-    if text.endswith(("/", os.sep)) or path.is_dir():
-        raise UsageError(f"{option} {text}: that is a directory; give a file name, such as {path / 'graph.svg'}")
-    parent = path.parent
-    if not parent.is_dir():
-        raise UsageError(f"{option} {text}: the directory {str(parent)!r} does not exist")
+def name_too_long(path: Path) -> str | None:
+    """Why the file system cannot hold a file named ``path.name`` in its folder (too long), or None."""
+    size = len(os.fsencode(path.name))
+    try:
+        limit = os.pathconf(path.parent if str(path.parent) else ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    if size > limit:
+        return f"the file name is too long ({size} bytes; this file system takes at most {limit})"
+    return None
+
+
+def folder_takes_files(parent: Path) -> str | None:
+    """Why no new file can be made in ``parent`` (files are written there first under a temporary
+    name, then renamed: ``autograd._files.atomic_write``), or None."""
     try:
         with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as exc:
-        raise UsageError(f"{option} {text}: cannot write in {str(parent)!r}: {exc.strerror or exc}") from None
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UsageError(f"{option} {text}: the file exists and cannot be written")
+        return exc.strerror or str(exc)
+    return None
+
+
+def writable_path(option: str, text: str) -> Path:
+    """``text`` as the path of a file that can be written, checked before any work; else a UsageError
+    naming ``option``: an empty name, a missing directory, a directory given as the file, a name too
+    long, or a place where no file can be made (such as /proc)."""
+    if not text:
+        raise UsageError(f"{option}: the file name is empty; give one, such as graph.svg")
+    path = Path(text)
+    try:
+        if text.endswith(("/", os.sep)) or path.is_dir():
+            raise UsageError(f"{option} {text}: that is a directory; give a file name, such as {path / 'graph.svg'}")
+        parent = path.parent
+        if not parent.is_dir():
+            raise UsageError(f"{option} {text}: the directory {str(parent)!r} does not exist")
+        too_long = name_too_long(path)
+        if too_long:
+            raise UsageError(f"{option} {shorten(text)}: {too_long}")
+        problem = folder_takes_files(parent)
+        if problem:
+            raise UsageError(f"{option} {text}: cannot write in {str(parent)!r}: {problem}")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise UsageError(f"{option} {text}: the file exists and cannot be written")
+    except OSError as exc:  # what the checks themselves meet (a path too long as a whole, a loop of links)
+        raise UsageError(f"{option} {shorten(text)}: {exc.strerror or exc}") from None
     return path
 
 
@@ -167,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # is left in stdout's buffer sent nowhere rather than to the closed pipe at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a file the commands did not foresee failing (they check theirs first)
+        where = f" {shorten(str(exc.filename), 120)}:" if exc.filename else ""
+        print(f"chainrule:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 

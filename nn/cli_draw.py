@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     # The output is checked first, so that nothing is computed for a file that cannot be written.
     target = check_output("-o", args.output) if args.output is not None else None
+    if target is None and sys.stdout is None:  # started with standard output closed (>&-)
+        raise UsageError("standard output is closed, so the DOT text has nowhere to go; write it to a file: -o graph.dot")
     root, leaves = differentiate(args.expression, args.values)
     drawing = drawing_of(root, local_grads=args.local_grads, digits=args.digits, max_nodes=args.max_nodes)
     if target is None:

@@ -11,6 +11,8 @@ import argparse
 import importlib.util
 import math
 import os
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ import numpy as np
 from autograd import Value
 from autograd.check import gradcheck
 
-from .cli import UsageError
+from .cli import UsageError, folder_takes_files, name_too_long, shorten
 from .data import Standardizer, load_digits, load_iris, make_moons, make_spirals, train_test_split
 from .functional import cross_entropy
 from .module import ACTIVATIONS, MLP
@@ -36,7 +38,10 @@ DEMO_EPOCHS = 40
 DEMO_LR = 0.05
 DEMO_BATCH_SIZE = 16
 DEMO_GRAPH = "chainrule-demo-graph.svg"
-GRAPH_SUFFIXES = (".svg", ".dot", ".gv")
+# A training run whose mean loss on the first DIVERGENCE_PROBE training samples ends above
+# DIVERGENCE_RISE times where it started has diverged.
+DIVERGENCE_PROBE = 200
+DIVERGENCE_RISE = 1.5
 
 
 @dataclass(frozen=True)
@@ -161,24 +166,38 @@ def writable_file(option: str, path: str, example: str, suffixes: tuple[str, ...
     """``path`` as a Path if a file can be written there, else a UsageError that says why.
 
     It must name a file in an existing directory: not a directory, and not one of ``suffixes`` alone
-    (".svg" is a hidden file without a format, not an SVG). The file must be creatable: it is opened
-    for appending (an existing file is not changed) and, if it did not exist, removed again.
+    (".svg" is a hidden file without a format, not an SVG), nor a name too long for the file system.
+    The file must be creatable: it is opened for appending (an existing file is not changed) and, if
+    it did not exist, removed again; and its folder must take a new file (files are written under a
+    temporary name, then renamed over the target).
     """
+    if not path:
+        raise UsageError(f"{option}: the file name is empty; give one, such as {example}")
     target = Path(path)
-    if not path or path.endswith(("/", os.sep)) or target.is_dir():
-        raise UsageError(f"{option}: {path!r} is a directory; give a file name such as {example}")
-    if target.name.lower() in suffixes:
-        raise UsageError(f"{option}: {path!r} is only a suffix; give a file name such as {example}")
-    if not target.parent.is_dir():
-        raise UsageError(f"{option}: the directory {str(target.parent)!r} does not exist")
-    existed = target.exists()
     try:
-        with open(target, "ab"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"{option}: cannot write {path!r} ({exc.strerror or exc})") from None
-    if not existed:
-        target.unlink()
+        if path.endswith(("/", os.sep)) or target.is_dir():
+            raise UsageError(f"{option}: {path!r} is a directory; give a file name such as {example}")
+        if target.name.lower() in suffixes:
+            raise UsageError(f"{option}: {path!r} is only a suffix; give a file name such as {example}")
+        if not target.parent.is_dir():
+            raise UsageError(f"{option}: the directory {str(target.parent)!r} does not exist")
+        too_long = name_too_long(target)
+        if too_long:
+            raise UsageError(f"{option}: {shorten(path)!r}: {too_long}")
+        existed = target.exists()
+        try:
+            with open(target, "ab"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"{option}: cannot write {path!r} ({exc.strerror or exc})") from None
+        if not existed:
+            target.unlink()
+        if not existed or target.is_file():  # a regular file is written as a temporary file beside it
+            problem = folder_takes_files(target.parent)
+            if problem:
+                raise UsageError(f"{option}: cannot write {path!r} (no new file can be made in its folder: {problem})")
+    except OSError as exc:  # what the checks themselves meet (a path too long as a whole, a loop of links)
+        raise UsageError(f"{option}: cannot write {shorten(path)!r} ({exc.strerror or exc})") from None
     return target
 
 
@@ -200,9 +219,23 @@ def _plot_file(path: str) -> Path:
 
 
 def _graph_file(path: str) -> Path:
-    if not path.lower().endswith(GRAPH_SUFFIXES):
-        raise UsageError(f"--graph: write an .svg (or .dot) file, got {path!r}; .png and .pdf need a system Graphviz")
-    return writable_file("--graph", path, "graph.svg", GRAPH_SUFFIXES)
+    """The file ``--graph`` will write, with the formats and rules of ``chainrule draw -o``: .svg and
+    .png are made in-process everywhere, .dot/.gv are the DOT text, .pdf and the others need the
+    system Graphviz (checked here, before training)."""
+    from autograd.viz import render
+
+    from .cli_draw import FORMATS, TEXT_FORMATS
+
+    target = writable_file("--graph", path, "graph.svg", tuple(f".{name}" for name in FORMATS))
+    suffix = target.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise UsageError(f"--graph: cannot write a .{suffix or '(no suffix)'} file; use one of: .{', .'.join(FORMATS)}")
+    if suffix not in ("svg", "png", *TEXT_FORMATS):
+        try:
+            render.choose_renderer(suffix)
+        except render.RenderError as exc:
+            raise UsageError(f"--graph {path}: {exc}") from None
+    return target
 
 
 # -- the subcommands ------------------------------------------------------------------------------------------
@@ -224,7 +257,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     demo.add_argument(
         "--graph", default=DEMO_GRAPH, metavar="PATH",
-        help=f"where to write the drawing of one test flower's loss graph, .svg (default {DEMO_GRAPH})",
+        help=f"where to write the drawing of one test flower's loss graph, .svg or .png (default {DEMO_GRAPH})",
     )
     demo.add_argument("--no-graph", action="store_true", help="do not draw the graph")
     demo.set_defaults(run=run_demo, subcommand_parser=demo)
@@ -381,27 +414,92 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"training: {len(X_train)} {preset.noun} ({len(X_test)} held out), {epochs} epoch{'s' * (epochs != 1)}, "
           f"{args.optimizer} lr {lr:g}{momentum}, batch size {batch_size}, seed {args.seed}")
 
+    # The mean loss on a few training samples before and after: a run that ends well above where it
+    # started has diverged (too large a learning rate), even if no number overflowed.
+    probe = (X_train[:DIVERGENCE_PROBE], y_train[:DIVERGENCE_PROBE])
+    initial_loss = evaluate(model, *probe, loss=loss)[0]
     start = time.perf_counter()
-    history = fit(
-        model, X_train, y_train,
-        epochs=epochs, optimizer=args.optimizer, lr=lr, momentum=args.momentum, batch_size=batch_size,
-        seed=args.seed, test_data=(X_test, y_test), progress=not args.no_progress, loss=loss,
-    )
+    try:
+        history = fit(
+            model, X_train, y_train,
+            epochs=epochs, optimizer=args.optimizer, lr=lr, momentum=args.momentum, batch_size=batch_size,
+            seed=args.seed, test_data=(X_test, y_test), progress=not args.no_progress, loss=loss,
+        )
+    except (ArithmeticError, ValueError) as exc:  # the engine or the optimizer refused a number that overflowed
+        return _diverged(f"a number overflowed ({_first_line(exc)})", lr, model_file)
     seconds = time.perf_counter() - start
+    rise = _loss_rose(initial_loss, evaluate(model, *probe, loss=loss)[0], len(probe[0]))
+    if rise:
+        _print_results(model, X_train, y_train, X_test, y_test, seconds, loss)
+        return _diverged(rise, lr, model_file)
 
     _print_results(model, X_train, y_train, X_test, y_test, seconds, loss)
-    if plot is not None:
-        regions = {"model": model, "data": (X_train, y_train), "test_data": (X_test, y_test)} if nin == 2 else {}
-        plot_history(history, plot, **regions)
-        print(f"plot written to {plot}")
-    if model_file is not None:
+    status = 0
+    if model_file is not None:  # first the model, which took the training to make
         metadata = {
             "data": args.data, "seed": args.seed, "test_size": args.test_size, "loss": loss,
             "data_options": preset.options,
             "standardize": None if scaler is None else {"mean": scaler.mean.tolist(), "std": scaler.std.tolist()},
         }
+        status = _save_model(model, model_file, metadata)
+    if plot is not None:
+        regions = {"model": model, "data": (X_train, y_train), "test_data": (X_test, y_test)} if nin == 2 else {}
+        try:
+            plot_history(history, plot, **regions)
+        except OSError as exc:
+            _complain(f"cannot write the plot {plot} ({exc.strerror or exc}); an existing file there is unchanged")
+            return 1
+        print(f"plot written to {plot}")
+    return status
+
+
+def _complain(message: str) -> None:
+    """One line on standard error, as ``chainrule train: message``."""
+    print(f"chainrule train: {message}", file=sys.stderr)
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _loss_rose(before: float, after: float, samples: int) -> str:
+    """Why a finished training diverged (its mean loss on ``samples`` training samples ended well
+    above where it started), or ""."""
+    if not after <= DIVERGENCE_RISE * before + 1e-12:
+        return f"the mean loss on {samples} training samples rose from {before:.4g} before training to {after:.4g}"
+    return ""
+
+
+def _diverged(why: str, lr: float, model_file: Path | None) -> int:
+    kept = f"; the model was not saved (the file {model_file} is unchanged)" if model_file is not None else ""
+    _complain(f"training diverged: {why}{kept}. Try a smaller --lr (this run used {lr:g}).")
+    return 1
+
+
+def _save_model(model: MLP, model_file: Path, metadata: dict[str, Any]) -> int:
+    """Save the trained model; if ``model_file`` cannot be written now (a full disk), keep it in a new
+    file in the temporary folder instead and say where. 0 if saved where asked, else 1."""
+    try:
         save(model, model_file, metadata=metadata)
-        print(f"model saved to {model_file} (evaluate it with: chainrule evaluate {model_file})")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        try:
+            fd, name = tempfile.mkstemp(prefix="chainrule-model-", suffix=".json")
+            os.close(fd)
+            save(model, name, metadata=metadata)
+        except OSError as again:
+            _complain(
+                f"cannot write {model_file} ({why}), and the model could not be kept anywhere else either "
+                f"({again.strerror or again}); it is lost. An existing file at {model_file} is unchanged."
+            )
+            return 1
+        _complain(
+            f"cannot write {model_file} ({why}); the trained model was saved to {name} instead "
+            f"(evaluate it with: chainrule evaluate {name}). An existing file at {model_file} is unchanged."
+        )
+        return 1
+    print(f"model saved to {model_file} (evaluate it with: chainrule evaluate {model_file})")
     return 0
 
 
@@ -420,6 +518,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from None
     trained_on = metadata.get("data")
+    if trained_on is not None and not isinstance(trained_on, str):
+        raise UsageError(f"{args.model}: its data set must be a name such as 'iris', got {shorten(repr(trained_on))}")
     name = args.data or trained_on
     if name is None:
         raise UsageError(f"{args.model} does not say which data it was trained on; give --data ({', '.join(PRESETS)})")
@@ -431,7 +531,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     try:
         X, y, classes = load_data(name, seed, options)
     except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"{args.model}: its data options {options!r} are not usable ({exc})") from None
+        raise UsageError(f"{args.model}: its data options {shorten(repr(options))} are not usable ({shorten(str(exc), 200)})") from None
     if X.shape[1] != model.nin:
         raise UsageError(f"the model takes {model.nin} inputs, but {name} samples have {X.shape[1]} features")
     outputs = model.nouts[-1]
@@ -449,13 +549,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.model}: its split cannot be made again ({exc})") from None
         held_out = (X_test, y_test)
     noun = PRESETS[name].noun
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        standardised = transform(X)
+    if not np.all(np.isfinite(standardised)):
+        raise UsageError(
+            f"{args.model}: its standardisation (mean, std) turns the {noun} into numbers too large for a float; "
+            "the file was changed by hand"
+        )
     print(f"model: {model}, {len(model.parameters())} parameters, from {args.model}")
-    if held_out is not None:
-        X_test, y_test = held_out
-        test_loss, test_accuracy = evaluate(model, transform(X_test), y_test, loss=loss)
-        print(f"test accuracy:  {_percent(test_accuracy)} of {len(X_test)} held-out {noun} "
-              f"(split seed {seed}), mean loss {test_loss:.4f}")
-    all_loss, all_accuracy = evaluate(model, transform(X), y, loss=loss)
+    try:
+        if held_out is not None:
+            X_test, y_test = held_out
+            test_loss, test_accuracy = evaluate(model, transform(X_test), y_test, loss=loss)
+            print(f"test accuracy:  {_percent(test_accuracy)} of {len(X_test)} held-out {noun} "
+                  f"(split seed {seed}), mean loss {test_loss:.4f}")
+        all_loss, all_accuracy = evaluate(model, standardised, y, loss=loss)
+    except (ArithmeticError, ValueError) as exc:  # the engine refused a number (an overflow) naming the node
+        raise UsageError(f"{args.model}: the model cannot be evaluated on {name}: {_first_line(exc)}") from None
     print(f"{'all ' + noun + ':':<15} {_percent(all_accuracy)} of {len(X)}, mean loss {all_loss:.4f}")
     return 0
 

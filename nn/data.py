@@ -22,6 +22,8 @@ from importlib import resources
 
 import numpy as np
 
+from autograd.engine import as_finite_float
+
 from .validation import Seed, float_matrix, make_rng
 
 IRIS_FEATURE_NAMES: tuple[str, ...] = (
@@ -129,9 +131,18 @@ def _check_count(n: object, what: str, minimum: int) -> int:
 
 
 def _check_noise(noise: object, caller: str) -> float:
-    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not (math.isfinite(noise) and noise >= 0.0):
-        raise ValueError(f"{caller}: noise must be a finite number >= 0 (the standard deviation), got {noise!r}")
-    return float(noise)
+    try:
+        value = as_finite_float(noise, "noise")  # TypeError, or ValueError for NaN, inf, an int too large
+    except (TypeError, ValueError):
+        value = math.nan
+    if not value >= 0.0:
+        try:
+            shown = repr(noise)
+        except ValueError:  # an int longer than Python writes out
+            shown = "an int far too large"
+        shown = shown if len(shown) <= 60 else shown[:40] + "..."
+        raise ValueError(f"{caller}: noise must be a finite number >= 0 (the standard deviation), got {shown}")
+    return value
 
 
 def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> tuple[np.ndarray, np.ndarray]:

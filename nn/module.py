@@ -24,14 +24,14 @@ from __future__ import annotations
 import math
 import numbers
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
 from autograd import Parameter, Value, scope
-from autograd.engine import clear_grads
+from autograd.engine import as_finite_float, clear_grads
 
-from .validation import Seed, make_rng
+from .validation import Seed, float_matrix, make_rng
 
 Input = Union[Value, float, int]
 
@@ -172,13 +172,9 @@ class Module:
 
 
 def check_weight(value: object, label: str) -> float:
-    """``value`` as a float if it is a finite real number (not a bool), else an error naming ``label``."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"parameter {label} must be a real number, got {type(value).__name__}: {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"parameter {label} must be finite, got {number!r}")
-    return number
+    """``value`` as a float if it is a finite real number (not a bool), else an error naming ``label``:
+    a TypeError for a non-number, a ValueError for NaN, an infinity or an int too large for a float."""
+    return as_finite_float(value, f"parameter {label}")
 
 
 def _some(names: Sequence[str], limit: int = 5) -> str:
@@ -364,6 +360,8 @@ class Layer(Module):
     def _checked(self, values: object, shape: tuple[int, ...], what: str) -> np.ndarray:
         try:
             arr = np.asarray(values, dtype=float)
+        except OverflowError:
+            raise ValueError(f"layer {self.name}: {what} holds an int too large for a float") from None
         except (TypeError, ValueError) as exc:
             raise ValueError(f"layer {self.name}: {what} must be an array of numbers: {exc}") from None
         if arr.shape != shape:
@@ -378,6 +376,27 @@ class Layer(Module):
 
     def __repr__(self) -> str:
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r}, name={self.name!r})"
+
+
+def mlp_parameter_count(nin: int, nouts: Sequence[int]) -> int:
+    """How many parameters ``MLP(nin, nouts)`` has (each layer: a weight per input and a bias, per
+    neuron), computed without building it."""
+    fan_ins = [nin, *nouts[:-1]]
+    return sum((fan_in + 1) * nout for fan_in, nout in zip(fan_ins, nouts))
+
+
+def mlp_parameter_labels(nin: int, nouts: Sequence[int]) -> Iterator[str]:
+    """The labels of ``MLP(nin, nouts)``'s parameters in ``parameters()`` order, without building it:
+    layer ``l`` is ``L{l}``, its neuron ``j`` ``L{l}.n{j}`` with weights ``.w1`` ... and bias ``.b``
+    (the names ``MLP``, ``Layer`` and ``Neuron`` give; a test holds them equal)."""
+    fan_in = nin
+    for layer, nout in enumerate(nouts, start=1):
+        for j in range(1, nout + 1):
+            neuron = f"L{layer}.n{j}"
+            for i in range(1, fan_in + 1):
+                yield f"{neuron}.w{i}"
+            yield f"{neuron}.b"
+        fan_in = nout
 
 
 class MLP(Module):
@@ -444,8 +463,8 @@ class MLP(Module):
         computed, so it is quick enough for plots over a grid of thousands of points; it agrees with
         calling the model to within rounding (numpy adds the products in another order).
         """
-        A = np.asarray(X, dtype=float)
-        if A.ndim != 2 or A.shape[1] != self.nin:
+        A = float_matrix(X, "forward_numpy")
+        if A.shape[1] != self.nin:
             raise ValueError(f"forward_numpy: X must have shape (n_samples, {self.nin}), got {A.shape}")
         activate = _NUMPY_ACTIVATIONS[self.activation]
         for k, layer in enumerate(self.layers, start=1):

@@ -14,18 +14,17 @@ hand.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Iterable
 
 from autograd import Value, describe
-from autograd.engine import clear_grads
+from autograd.engine import as_finite_float, clear_grads
 
 
 def _check_number(x: object, what: str, low: float, high: float = math.inf, *, low_open: bool = True) -> float:
-    """``x`` as a float in ``(low, high)`` (or ``[low, high)`` if not ``low_open``), else a ValueError."""
-    if not isinstance(x, numbers.Real) or isinstance(x, bool):
-        raise TypeError(f"{what} must be a real number, got {type(x).__name__}: {x!r}")
-    value = float(x)
+    """``x`` as a float in ``(low, high)`` (or ``[low, high)`` if not ``low_open``), else a ValueError
+    naming ``what`` (a TypeError for a non-number; NaN, infinities and ints too large for a float are
+    ValueErrors)."""
+    value = as_finite_float(x, what)
     above = value > low if low_open else value >= low
     if not (above and value < high):
         left = "(" if low_open else "["

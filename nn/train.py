@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import numbers
 import os
 import sys
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from autograd import Value
+from autograd._files import atomic_write
 
 from .functional import binary_cross_entropy, cross_entropy, hinge
 from .module import Module
@@ -353,6 +355,23 @@ def _figure_class() -> type:
     return Figure
 
 
+def _save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
+    """Write ``fig`` to ``path`` as ``fig.savefig(path)`` would (the format from the suffix; without
+    one, matplotlib's default format, PNG, and its suffix added), but atomically: the image is made in
+    memory first, then written with ``autograd._files.atomic_write``, so a failed write (a full disk)
+    leaves an existing file as it was."""
+    from matplotlib import rcParams
+
+    target = os.fspath(path)
+    suffix = os.path.splitext(target)[1].lstrip(".").lower()
+    if not suffix:
+        suffix = str(rcParams["savefig.format"])
+        target = f"{target}.{suffix}"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=suffix, dpi=100)
+    atomic_write(target, buffer.getvalue())
+
+
 def plot_history(
     history: History,
     path: str | os.PathLike[str] | None = None,
@@ -365,7 +384,8 @@ def plot_history(
     two inputs, optionally its decision regions in a third panel.
 
     Returns a ``matplotlib.figure.Figure``: a notebook shows it inline when it is a cell's result.
-    With ``path``, the figure is also written there (PNG unless the suffix says otherwise). The
+    With ``path``, the figure is also written there (PNG unless the suffix says otherwise),
+    atomically (a failed write leaves an existing file as it was). The
     figure is made without ``pyplot``, so no window opens and no global figure state is kept.
 
     Args:
@@ -406,7 +426,7 @@ def plot_history(
     if regions:
         _draw_regions(axes[2], model, *regions)
     if path is not None:
-        fig.savefig(path, dpi=100)
+        _save_figure(fig, path)
     return fig
 
 
@@ -439,7 +459,7 @@ def plot_decision_regions(
         fig = ax.figure
     _draw_regions(ax, model, X_arr, y_arr, test, int(resolution))
     if path is not None:
-        fig.savefig(path, dpi=100)
+        _save_figure(fig, path)
     return fig
 
 

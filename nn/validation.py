@@ -35,6 +35,8 @@ def float_matrix(X: object, caller: str, name: str = "X") -> np.ndarray:
     it: a value that is not a number (where), rows of different lengths (which), not 2-D, not finite."""
     try:
         arr = np.asarray(X, dtype=float)
+    except OverflowError:
+        raise ValueError(f"{caller}: {name} holds an int too large for a float") from None
     except (TypeError, ValueError):
         raise ValueError(f"{caller}: {name} must be a 2-D array of numbers (samples x features); {_what_is_wrong(X)}") from None
     if arr.ndim != 2:

@@ -260,6 +260,22 @@ def test_repr_and_jupyter_output():
     assert "step-through needs JavaScript" in html  # shown only where scripts do not run
 
 
+def test_animate_after_a_replay_without_backward_is_refused_as_before():
+    # issue 17 item 17: the checker now reports this graph as stale instead of raising; animate keeps
+    # refusing it, since a step-through of those gradients would show equations that do not hold
+    from autograd import replay
+
+    x, w = Value(1.0, label="x"), Value(3.0, label="w")
+    y = x * w
+    y.backward()
+    w.data = 5.0
+    replay(y)
+    with pytest.raises(BackwardNeededError, match=r"replay recomputed its values after backward\(\)"):
+        animate(y)
+    y.backward()
+    assert len(animate(y)) > 0
+
+
 def test_a_caption_shows_every_term_and_a_sum_of_exactly_those_terms():
     """Issue 21: x1 of the iris network has 8 terms; the caption showed 6, then "… and 2 more terms"
     and a total the shown terms did not add up to."""

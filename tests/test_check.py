@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import random
 import struct
 
@@ -251,24 +252,36 @@ def test_relu_away_from_kink_is_checked_normally():
 
 
 def test_domain_edge_is_marked_not_failure_and_values_restored():
-    a, b = Value(0.0, label="a"), Value(1e-9, label="b")
-    E = (a + b).log()  # nudging a by 1e-6 takes log below 0
+    a, b = Value(0.0, label="a"), Value(1e-300, label="b")
+    E = (a + b).log()  # every step from a = 0 that survives rounding (down to 1e-46) takes log below 0
     E.backward()
     before = snapshot(E)
     report = gradcheck(E)
     assert report.ok
     assert report["a"].status == "domain-edge" and math.isnan(report["a"].numeric)
     assert "log" in report["a"].note
-    # b's value is small, so a step relative to it (1e-15) is tried and succeeds
-    assert report["b"].status == "ok" and report["b"].numeric == pytest.approx(1e9, rel=1e-4)
+    # b's value is small, so steps relative to it are tried and succeed
+    assert report["b"].status == "ok" and report["b"].numeric == pytest.approx(1e300, rel=1e-4)
+    assert snapshot(E) == before
+
+
+def test_a_step_that_leaves_the_domain_is_followed_by_smaller_ones():
+    a, b = Value(0.0, label="a"), Value(1e-9, label="b")
+    E = (a + b).log()  # a step of 1e-6 from a takes log below 0; 1e-10 and 1e-11 do not
+    E.backward()
+    before = snapshot(E)
+    report = gradcheck(E, mode="end-to-end")
+    assert report.ok and all(row.status == "ok" for row in report)
+    assert report["a"].numeric == pytest.approx(1e9, rel=1e-4) and report["b"].numeric == pytest.approx(1e9, rel=1e-4)
     assert snapshot(E) == before
 
 
 def test_exp_overflow_is_domain_edge():
-    x = Value(709.7825, label="x")  # exp(x + 7e-4) overflows a float
+    x = Value(math.log(sys.float_info.max), label="x")  # exp of anything above x overflows a float
     E = x.exp()
     E.backward()
-    assert gradcheck(E)["x"].status == "domain-edge"
+    row = gradcheck(E)["x"]
+    assert row.status == "domain-edge" and "overflow" in row.note
 
 
 # ---------------------------------------------------------------------------------------------------

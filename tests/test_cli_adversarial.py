@@ -7,8 +7,10 @@ command in a child process, as a user would, where only a real process shows the
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -220,6 +222,10 @@ def test_check_modes(capsys):
         ("{tmp}/g", ["give the file a suffix"]),
         ("{tmp}/g.txt", ["cannot write a .txt file", ".svg"]),
         ("/proc/g.svg", ["cannot write in '/proc'"]),
+        # issue 17: an empty name is not a directory; a name too long is one line, not a traceback
+        ("", ["-o: the file name is empty"]),
+        ("{tmp}/" + "a" * 300 + ".svg", ["too long"]),
+        ("{tmp}/out.jpg", ["needs the Graphviz program 'dot'", ".svg or .png"]) if shutil.which("dot") is None else ("", ["empty"]),
     ],
 )
 def test_bad_output_paths_are_refused_before_any_work(output, fragments, tmp_path, capsys):
@@ -319,3 +325,103 @@ def test_random_text_is_a_graph_or_a_clear_error(text):
         assert str(exc)
     except (ArithmeticError, ValueError) as exc:  # from the engine: log of a negative, an overflow
         assert "node" in str(exc) or "overflow" in str(exc)
+
+
+# ---------------------------------------------------------------------------------------------------
+# issue 17, item 14: cases that ended in a traceback; each is now one line and a non-zero exit
+# ---------------------------------------------------------------------------------------------------
+def chainrule(*args: str, **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003
+    """``chainrule *args`` in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "nn.cli", *args], capture_output=True, text=True, timeout=300, cwd=REPO, **kwargs
+    )
+
+
+def one_line(result: subprocess.CompletedProcess, code: int, *fragments: str) -> str:
+    assert result.returncode == code, (result.returncode, result.stdout[-300:], result.stderr[-600:])
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    return line
+
+
+def test_training_that_overflows_says_it_diverged_and_saves_nothing(tmp_path):
+    target = tmp_path / "model.json"
+    target.write_text("the previous model")
+    result = chainrule("train", "--data", "moons", "--lr", "1e200", "--optimizer", "sgd", "--epochs", "2",
+                       "--no-progress", "--save", str(target))
+    one_line(result, 1, "training diverged", "overflow", "not saved", "smaller --lr")
+    assert target.read_text() == "the previous model"
+
+
+def test_training_whose_loss_rises_says_it_diverged(capsys):
+    code, out, err = run_main(["train", "--data", "iris", "--optimizer", "sgd", "--lr", "40", "--epochs", "5",
+                               "--no-progress"], capsys)
+    assert code == 1 and "Traceback" not in err
+    assert "training diverged: the mean loss on 120 training samples rose from" in err.strip().splitlines()[-1]
+
+
+def test_save_to_dev_full_keeps_the_model_elsewhere_and_says_where():
+    result = chainrule("train", "--data", "iris", "--epochs", "2", "--no-progress", "--save", "/dev/full")
+    line = one_line(result, 1, "cannot write /dev/full (No space left on device)", "saved to", "instead")
+    kept = Path(line.split("saved to ", 1)[1].split(" instead", 1)[0])
+    try:
+        assert json.loads(kept.read_text())["format"] == "chainrule.nn.MLP"
+        assert chainrule("evaluate", str(kept)).returncode == 0  # the model is whole, with its data set
+    finally:
+        kept.unlink()
+    assert os.path.exists("/dev/full") and not Path("/dev/full").is_file()
+
+
+def test_draw_with_standard_output_closed():
+    closed = subprocess.run(
+        [sys.executable, "-m", "nn.cli", "draw", "x*x", "x=2"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, timeout=300, cwd=REPO, preexec_fn=lambda: os.close(1),
+    )
+    assert closed.returncode == 2 and "Traceback" not in closed.stderr
+    assert "standard output is closed" in closed.stderr.strip().splitlines()[-1]
+
+
+def _edited_model(tmp_path: Path, change) -> Path:  # noqa: ANN001
+    """A model saved by ``chainrule train --save``, then changed by hand."""
+    base = tmp_path / "base.json"
+    if not base.exists():
+        assert chainrule("train", "--data", "iris", "--epochs", "1", "--no-progress", "--save", str(base)).returncode == 0
+    text = change(base.read_text(), json.loads(base.read_text()))
+    path = tmp_path / "edited.json"
+    path.write_text(text)
+    return path
+
+
+def _metadata(**fields):
+    def change(text, document):  # noqa: ANN001
+        for key, value in fields.items():
+            if key in ("mean", "std"):
+                document["metadata"]["standardize"][key] = value
+            else:
+                document["metadata"][key] = value
+        return json.dumps(document)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, fragments",
+    [
+        (lambda t, d: t.replace(json.dumps(d["parameters"]["L1.n1.w1"]), "1" + "0" * 400, 1),
+         ["parameter L1.n1.w1 must be a finite float, got an int too large for a float"]),
+        (lambda t, d: t.replace('"nin": 4', '"nin": 1' + "0" * 400, 1), ["make a network of about 10^400 parameters"]),
+        (lambda t, d: "[" * 100_000 + "]" * 100_000, ["nested too deeply"]),
+        (_metadata(std=[1e-320] * 4), ["standardisation", "too large for a float"]),
+        (_metadata(mean=[1e308] * 4), ["standardisation", "too large for a float"]),
+        (_metadata(std=[[1.0]] * 4), ["its standardisation is not 4 means and 4 positive deviations"]),
+        (_metadata(seed=[1]), ["its split cannot be made again"]),
+        (_metadata(data=["iris"]), ["its data set must be a name such as 'iris'"]),
+        (lambda t, d: t.replace(json.dumps(d["parameters"]["L1.n1.w1"]), "[0.5]", 1),
+         ["parameter L1.n1.w1 must be a real number"]),
+    ],
+)
+def test_evaluate_on_hand_edited_files(tmp_path, capsys, change, fragments):
+    path = _edited_model(tmp_path, change)
+    refused(["evaluate", str(path)], capsys, str(path), *fragments)

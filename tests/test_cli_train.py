@@ -68,7 +68,9 @@ BAD_OPTIONS = [
     (["train", "--plot", "curves.xyz"], "--plot: cannot write a .xyz file"),
     (["demo", "--epochs", "many"], "argument --epochs: expected a positive whole number, got 'many'"),
     (["demo", "--bogus"], "unrecognized arguments: --bogus"),
-    (["demo", "--graph", "graph.png"], "--graph: write an .svg (or .dot) file, got 'graph.png'"),
+    # issue 17: .png is made in-process, as for draw -o; formats that need Graphviz say so
+    (["demo", "--graph", "graph.txt"], "--graph: cannot write a .txt file; use one of: .svg, .png"),
+    (["demo", "--graph", ""], "--graph: the file name is empty"),
     # issue 13: seeds, and output paths checked before any training
     (["train", "--seed", "-1"], "argument --seed: expected a whole number >= 0, got '-1'"),
     (["train", "--seed", "a"], "argument --seed: expected a whole number >= 0, got 'a'"),

@@ -351,8 +351,8 @@ def test_state_dict_round_trip_gives_identical_outputs() -> None:
         (lambda s: s.update({"L3.n1.b": 0.0}), ValueError, r"unexpected 'L3.n1.b'"),
         (lambda s: s.update({"L1.n2.w1": float("nan")}), ValueError, r"parameter L1.n2.w1 must be finite, got nan"),
         (lambda s: s.update({"L1.n2.w1": float("-inf")}), ValueError, r"parameter L1.n2.w1 must be finite"),
-        (lambda s: s.update({"L1.n2.w1": "0.5"}), TypeError, r"parameter L1.n2.w1 must be a real number, got str"),
-        (lambda s: s.update({"L1.n2.w1": True}), TypeError, r"must be a real number, got bool"),
+        (lambda s: s.update({"L1.n2.w1": "0.5"}), TypeError, r"parameter L1.n2.w1 must be a real number .*got str"),
+        (lambda s: s.update({"L1.n2.w1": True}), TypeError, r"must be a real number .*got bool"),
     ],
 )
 def test_load_state_dict_checks_everything_first(change, error, message) -> None:
@@ -413,3 +413,54 @@ def test_unlabelled_input_values_are_named_and_others_left_alone() -> None:
     c = Value(3.0) * 1.0  # computed, not a leaf: not renamed
     model([c, a])
     assert c.label == ""
+
+
+def _scope_blocks_that_suspend(source: str) -> list[int]:
+    """Line numbers of yields and awaits inside a ``with scope(...)`` block of ``source``."""
+    import ast
+
+    def is_scope(item: ast.withitem) -> bool:
+        call = item.context_expr
+        func = call.func if isinstance(call, ast.Call) else None
+        return (isinstance(func, ast.Name) and func.id == "scope") or (
+            isinstance(func, ast.Attribute) and func.attr == "scope"
+        )
+
+    found = []
+    for block in ast.walk(ast.parse(source)):
+        if isinstance(block, (ast.With, ast.AsyncWith)) and any(is_scope(item) for item in block.items):
+            for statement in block.body:
+                found += [n.lineno for n in ast.walk(statement) if isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await))]
+    return found
+
+
+def test_nn_never_yields_inside_a_scope():
+    # a generator suspended inside ``with scope(...)`` leaves its scope on for its caller's nodes
+    # (the documented limit of autograd.scope), so nn must not do it
+    import pathlib
+
+    import nn as package
+
+    files = sorted(pathlib.Path(package.__file__).parent.glob("*.py"))
+    assert len(files) > 5
+    for path in files:
+        assert _scope_blocks_that_suspend(path.read_text()) == [], path
+    # the scan finds what it looks for
+    sample = "def g():\n    with scope('L1'):\n        yield 1\n    with autograd.scope('x'):\n        x = 1\n"
+    assert _scope_blocks_that_suspend(sample) == [3]
+
+
+def test_the_documented_limit_of_scope_in_a_suspended_generator():
+    from autograd import scope
+
+    def layer():
+        with scope("G"):
+            yield Value(1.0) * 2
+
+    generator = layer()
+    inside = next(generator)
+    leaked = Value(3.0) * 2  # made by the caller while the generator is suspended in its block
+    assert inside.scope == "G" and leaked.scope == "G"
+    generator.close()  # leaving the block ends the scope
+    assert (Value(3.0) * 2).scope == ""
+    assert "yields inside a ``with scope(...)``" in scope.__doc__

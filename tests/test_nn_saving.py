@@ -90,7 +90,7 @@ BAD_DOCUMENTS = [
     (_edit("parameters", [1.0, 2.0]), r"'parameters' must be a JSON object"),
     (_edit_parameters(lambda p: p.pop("L1.n2.b")), r"missing 'L1.n2.b'"),
     (_edit_parameters(lambda p: p.update({"L9.n1.w1": 0.5})), r"unexpected 'L9.n1.w1'"),
-    (_edit_parameters(lambda p: p.update({"L1.n1.w1": "0.5"})), r"parameter L1.n1.w1 must be a real number, got str"),
+    (_edit_parameters(lambda p: p.update({"L1.n1.w1": "0.5"})), r"parameter L1.n1.w1 must be a real number .*got str"),
     (_edit_parameters(lambda p: p.update({"L1.n1.w1": None})), r"parameter L1.n1.w1 must be a real number"),
 ]
 
@@ -172,3 +172,107 @@ def test_load_state_dict_from_a_loaded_file_matches_nn_load(model: nn.MLP, tmp_p
     twin = nn.MLP(3, [5, 4, 2], activation="tanh", seed=0)
     twin.load_state_dict(json.loads(path.read_text())["parameters"])
     assert twin.state_dict() == nn.load(path).state_dict()
+
+
+# ---------------------------------------------------------------------------------------------------
+# hand-edited files: checked against themselves before anything is built (issue 17, items 12 and 13)
+# ---------------------------------------------------------------------------------------------------
+def test_labels_and_count_without_building_are_the_models(model: nn.MLP) -> None:
+    from nn.module import mlp_parameter_count, mlp_parameter_labels
+
+    for nin, nouts in ((3, [5, 4, 2]), (1, [1]), (4, [8, 3]), (2, [16, 16, 1])):
+        built = nn.MLP(nin, nouts, seed=0)
+        assert list(mlp_parameter_labels(nin, nouts)) == list(built.state_dict())
+        assert mlp_parameter_count(nin, nouts) == len(built.parameters())
+
+
+def test_a_small_file_claiming_a_huge_network_is_refused_before_building(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps({"format": "chainrule.nn.MLP", "version": 1, "nin": 5000, "nouts": [5000],
+                                "activation": "relu", "parameters": {}}))
+    assert path.stat().st_size < 130
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise AssertionError("nn.load built a network before checking the file")
+
+    monkeypatch.setattr("nn.saving.MLP", never)
+    with pytest.raises(ValueError, match=r"make a network of 25,005,000 parameters, but the file holds 0") as info:
+        nn.load(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def _with_token(model: nn.MLP, tmp_path: Path, key: str, token: str) -> Path:
+    """The saved model with the JSON text of field ``key`` (or of parameter ``key``) replaced by ``token``."""
+    path, document = _saved(model, tmp_path)
+    if key in document:
+        document[key] = "@TOKEN@"
+    else:
+        document["parameters"][key] = "@TOKEN@"
+    path.write_text(json.dumps(document).replace('"@TOKEN@"', token))
+    return path
+
+
+@pytest.mark.parametrize(
+    "key, token, message",
+    [
+        ("L1.n2.w1", "1" + "0" * 400, r"parameter L1.n2.w1 must be a finite float, got an int too large for a float"),
+        ("L1.n2.w1", "7" * 5000, r"the file holds an integer of 5,000 digits \(far too large for a float\)"),
+        ("L1.n2.w1", "-1e400", r"parameter L1.n2.w1 must be finite, got -inf"),
+        ("L1.n2.w1", "[0.5]", r"parameter L1.n2.w1 must be a real number .*got list"),
+        ("L1.n2.w1", "{}", r"parameter L1.n2.w1 must be a real number .*got dict"),
+        ("L1.n2.w1", "[" * 100_000 + "]" * 100_000, r"the JSON is nested too deeply"),
+        ("nin", "1" + "0" * 400, r"its sizes \(MLP about 10\^400 -> 5 -> 4 -> 2\) make a network of about 10\^400 parameters"),
+        ("nouts", "[5, 4, " + "9" * 300 + "]", r"make a network of about 10\^300 parameters, but the file holds 54"),
+        ("nouts", "[5, 4, 2, 2]", r"\(60 parameters; the file holds 54\): missing 'L4.n1.w1'"),
+    ],
+)
+def test_hand_edited_numbers_are_value_errors_naming_the_file(model, tmp_path, key, token, message) -> None:
+    path = _with_token(model, tmp_path, key, token)
+    with pytest.raises(ValueError, match=message) as info:
+        nn.load(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_load_state_dict_with_a_huge_int_names_the_label_and_changes_nothing() -> None:
+    model = nn.MLP(2, [2, 1], seed=0)
+    before = model.state_dict()
+    state = dict(before, **{"L2.n1.b": 10**400})
+    with pytest.raises(ValueError, match=r"parameter L2.n1.b must be a finite float, got an int too large for a float"):
+        model.load_state_dict(state)
+    with pytest.raises(ValueError, match=r"parameter L2.n1.b .*an int of about 5001 digits"):
+        model.load_state_dict(dict(before, **{"L2.n1.b": 10**5000}))
+    assert model.state_dict() == before
+
+
+@pytest.mark.parametrize("make", [lambda p, x: nn.SGD(p, lr=x), lambda p, x: nn.SGD(p, lr=0.1, momentum=x),
+                                  lambda p, x: nn.Adam(p, lr=x), lambda p, x: nn.Adam(p, eps=x)])
+def test_optimizer_settings_too_large_for_a_float_are_value_errors_naming_them(make) -> None:
+    params = nn.MLP(2, [1], seed=0).parameters()
+    for huge in (10**400, 10**5000):
+        with pytest.raises(ValueError, match=r"(lr|momentum|eps) must be a finite float, got an int too large"):
+            make(params, huge)
+
+
+def test_set_weights_with_huge_ints_names_the_layer_and_changes_nothing() -> None:
+    model = nn.MLP(2, [2, 1], seed=0)
+    before = model.state_dict()
+    layer = model.layers[0]
+    with pytest.raises(ValueError, match=r"layer L1: W holds an int too large for a float"):
+        layer.set_weights([[1.0, 10**400], [0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"layer L1: b holds an int too large for a float"):
+        layer.set_weights(np.zeros((2, 2)), [0, 10**400])
+    with pytest.raises(ValueError, match=r"layer L2: W holds an int too large for a float"):
+        model.set_weights([(np.zeros((2, 2)), np.zeros(2)), ([[10**400], [0]], [0.0])])
+    assert model.state_dict() == before
+
+
+def test_data_and_noise_too_large_for_a_float_are_value_errors() -> None:
+    with pytest.raises(ValueError, match=r"make_moons: noise must be a finite number >= 0 .*got 1000"):
+        nn.make_moons(10, noise=10**400)
+    with pytest.raises(ValueError, match=r"make_moons: noise must be a finite number >= 0 .*an int far too large"):
+        nn.make_moons(10, noise=10**5000)
+    model = nn.MLP(2, [1], seed=0)
+    with pytest.raises(ValueError, match=r"forward_numpy: X holds an int too large for a float"):
+        model.forward_numpy([[1, 10**400]])
+    with pytest.raises(ValueError, match=r"fit: X holds an int too large for a float"):
+        nn.fit(model, [[1, 10**400], [0, 0]], [0, 1], epochs=1, loss="hinge", progress=False)

@@ -30,6 +30,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from autograd._files import atomic_write
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -166,7 +168,8 @@ def main(argv: list[str]) -> int:
             execute(nb, name, path.parent, clean=True)
             # readers open it with their usual Python kernel, not the temporary spec it ran in
             nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-            nbformat.write(nb, path)
+            text = nbformat.writes(nb)  # written atomically: a failed write keeps the committed notebook
+            atomic_write(path, text if text.endswith("\n") else text + "\n")
             print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KB")
     return 0
 

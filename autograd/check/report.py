@@ -12,14 +12,15 @@ from typing import Iterator, Union
 
 from ..engine import HAND_SET, Value, describe, topological_order
 from .naming import LabelError, Names, d, err, num
-from .staleness import StaleGraph, find_stale_grads, find_stale_values
+from .staleness import StaleGraph, find_replayed_grads, find_stale_grads, find_stale_values
 
 # Row statuses. Only FAIL makes a row (and the report) not ok.
 OK = "ok"
 FAIL = "fail"
 KINK = "nondifferentiable"
 EDGE = "domain-edge"
-SKIPPED = (KINK, EDGE)
+IMPRECISE = "imprecise"
+SKIPPED = (KINK, EDGE, IMPRECISE)
 SHOWN_HAND = 6  # how many hand-set nodes a message names
 UNANSWERED = "unanswered"  # grade: a node whose grad was not set by hand
 
@@ -60,12 +61,15 @@ class CheckRow:
             hand, NaN when unanswered).
         numeric: the reference: for ``gradcheck`` a central difference (see ``method``), for
             ``compare`` your number, for ``grade`` the true d root / d node (NaN, hidden, when
-            unanswered); NaN when it could not be computed (a domain edge).
+            unanswered); NaN when it could not be computed (a domain edge) or not to the tolerance
+            (imprecise: the note says what the steps gave).
         abs_err: ``|analytic - numeric|``.
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
         status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink), "domain-edge"
-            (a nudge leaves the domain of an op, such as log of a value pushed below 0) or, for
-            ``grade``, "unanswered" (no grad set by hand).
+            (a nudge leaves the domain of an op, such as log of a value pushed below 0), "imprecise"
+            (no step measures the derivative to the tolerance: rounding of large values blurs the
+            small steps, and the large ones measure a secant) or, for ``grade``, "unanswered" (no
+            grad set by hand).
         note: why a row was skipped, or what a local check found wrong; for a wrong ``grade`` row the
             hint (the chain-rule sum with your upstream numbers); "" otherwise.
         key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
@@ -245,7 +249,8 @@ class CheckReport:
 
     @property
     def skipped(self) -> list[CheckRow]:
-        """Rows not judged: a nudge crossed relu's kink or left an op's domain."""
+        """Rows not judged: a nudge crossed relu's kink or left an op's domain, or no step was precise
+        enough."""
         return [row for row in self.rows if row.status in SKIPPED]
 
     @property
@@ -270,7 +275,11 @@ class CheckReport:
         parts = [f"{self.kind} of {self.root_name}: {what}"]
         failed = len(self.failures)
         parts.append(f"{failed} FAILED" if failed else "all agree")
-        for status, words in ((KINK, "at relu's kink"), (EDGE, "at a domain edge")):
+        for status, words in (
+            (KINK, "at relu's kink"),
+            (EDGE, "at a domain edge"),
+            (IMPRECISE, "no central difference precise enough"),
+        ):
             count = sum(row.status == status for row in self.rows)
             if count:
                 parts.append(f"{count} skipped ({status}: {words})")
@@ -372,7 +381,7 @@ class CheckReport:
                 f"{html.escape(self.stale.advice)}</p></div>"
             )
         headers, body, right = self._columns()
-        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4", UNANSWERED: "#f0f0f0"}
+        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4", IMPRECISE: "#fff3c4", UNANSWERED: "#f0f0f0"}
         out = ['<table class="chainrule-check">', "<thead><tr>"]
         out += [
             f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
@@ -452,9 +461,10 @@ def require_backward(root: Value, function: str) -> None:
 
 def staleness(names: Names, function: str) -> StaleGraph | None:
     """Whether the graph is fit to check, in the order that makes the advice right: stale values
-    first (they need a replay before anything else), then whether backward ran from this root (a
+    first (they need a replay before anything else), then gradients that a replay made out of date
+    (a backward ran, then the values moved), then whether backward ran from this root at all (a
     BackwardNeededError if not), then stale gradients. None for a graph fit to check."""
-    stale = find_stale_values(names)
+    stale = find_stale_values(names) or find_replayed_grads(names)
     if stale is None:
         require_backward(names.root, function)
         stale = find_stale_grads(names)

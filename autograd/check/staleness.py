@@ -125,6 +125,32 @@ def find_stale_grads(names: Names) -> StaleGraph | None:
     return StaleGraph("grads", stale, headline, advice)
 
 
+def find_replayed_grads(names: Names) -> StaleGraph | None:
+    """The gradients of a backward pass that a replay has since made out of date; None otherwise.
+
+    ``backward`` leaves the root's grad at exactly 1 and numbers its pass in every node it reaches
+    (``grad_pass``); a replay that moves a value keeps the grads but sets every ``grad_pass`` to 0.
+    A root holding 1 with a ``grad_pass`` of 0 therefore held a backward pass's gradients that belong
+    to values the graph no longer has: that is a stale graph, said once, not a missing backward.
+    """
+    root = names.root
+    if getattr(root, "grad_pass", None) != 0 or root.grad != 1.0:
+        return None
+    stale = tuple(node for node in names.order if getattr(node, "grad_pass", 0) == 0)
+    n = len(stale)
+    name = names.root_name()
+    shown = ", ".join(names.name(node) for node in stale[:SHOWN]) + (", ..." if n > SHOWN else "")
+    headline = (
+        f"the graph is stale: a replay recomputed its values after backward(), so the gradients of its "
+        f"{n} node{'s' if n != 1 else ''} ({shown}) belong to values it no longer has"
+    )
+    advice = (
+        f"{headline}. Differentiate again at the current values, then check: autograd.zero_grad(root); "
+        f"root.backward() (root is {name})."
+    )
+    return StaleGraph("grads", stale, headline, advice)
+
+
 def _shown(names: Names, node: Value) -> str:
     name = names.name(node)
     return f"{name} = {names.definition(node)}"

@@ -32,6 +32,7 @@ from typing import Union
 
 from . import render as _render
 from . import viewer as _viewer
+from .._files import atomic_write
 from ..check import BackwardNeededError, Explanation, explain
 from ..engine import Value, describe, topological_order
 from .picture import (
@@ -324,6 +325,9 @@ class Animation:
         GIF and PDF need Pillow (``pip install "chainrule[export]"``; an ImportError says so) and are
         written atomically (``autograd.viz.export``); a network-sized picture is shown, frame by frame,
         around the step's node at a readable size.
+
+        Every format is written atomically (``autograd._files.atomic_write``): a failed write (a full
+        disk) leaves an existing file as it was.
         """
         path = Path(path)
         format = format_of(path, format)
@@ -344,8 +348,7 @@ class Animation:
             raise ValueError(
                 f"an animation saves as .html, .gif or .pdf (all steps), .svg or .png (one frame), not {format!r}"
             )
-        path.write_bytes(content)
-        return path
+        return atomic_write(path, content)
 
 
 def _pick(variants: list, k: int) -> list:

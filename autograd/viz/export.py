@@ -11,16 +11,15 @@ nothing: each frame shows the part of the drawing around the step's node at a re
 moves with the steps; a small graph is shown whole.
 
 The PDF is written here (a few objects: each page one palette image, Flate-compressed); Pillow's own
-PDF writer would store text as JPEG or as hexadecimal. Both files are written atomically: into a temporary file in the target's folder, flushed and synced,
-then moved over the target, so that a failed export leaves an existing file as it was.
+PDF writer would store text as JPEG or as hexadecimal. Both files are made in memory, then written
+with ``autograd._files.atomic_write`` (a temporary file in the target's folder, flushed and synced,
+then moved over the target), so that a failed export leaves an existing file as it was.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
 import zlib
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import render as _render
+from .._files import atomic_write
 
 if TYPE_CHECKING:  # only for the type hints: animation imports this module when it saves
     from .animation import Animation
@@ -279,21 +279,10 @@ def _focus(animation: "Animation", k: int, svg: ET.Element, box: tuple[float, fl
 
 # -- writing -------------------------------------------------------------------------------------------
 def _write_atomically(path: Path, write: Callable[[io.BufferedWriter], None]) -> Path:
-    """``write`` into a temporary file in ``path``'s folder, flush and sync it, then move it over
-    ``path``; on any error the temporary file is removed and ``path`` is untouched."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    """``write`` into memory, then to ``path`` with ``autograd._files.atomic_write`` (the one way
+    chainrule writes a file: a temporary file in the folder, flushed and synced, moved over ``path``;
+    on any error ``path`` is untouched and nothing is left behind; a device is written in place)."""
+    buffer = io.BytesIO()
+    write(buffer)  # type: ignore[arg-type]
+    return atomic_write(path, buffer.getvalue())
 

@@ -38,6 +38,7 @@ import graphviz
 
 from . import render as _render
 from . import viewer as _viewer
+from .._files import atomic_write
 from ..check.naming import Names, num
 from ..check.staleness import StaleGraph, find_stale_values
 from ..engine import Value, describe, topological_order
@@ -168,13 +169,14 @@ class Drawing:
         The format comes from the file's suffix unless ``format`` is given: ``.svg`` and ``.png`` work
         everywhere (PNG at twice the SVG's size, for sharp text), ``.pdf`` and the other Graphviz
         formats need the system ``dot``, ``.dot`` or ``.gv`` writes the DOT text itself. The image is
-        made before the file is opened, so a format that cannot be made leaves no file behind.
+        made before the file is opened, so a format that cannot be made leaves no file behind, and the
+        file is written atomically (``autograd._files.atomic_write``): a failed write (a full disk)
+        leaves an existing file as it was.
         """
         path = Path(path)
         format = format_of(path, format)
         content = self.source.encode("utf-8") if format in ("dot", "gv") else self.render(format, renderer)
-        path.write_bytes(content)
-        return path
+        return atomic_write(path, content)
 
     def _repr_html_(self) -> str:
         """Jupyter shows a Drawing as its SVG in a frame that fits the cell (zoom and pan)."""

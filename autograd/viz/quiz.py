@@ -36,10 +36,8 @@ import base64
 import html
 import json
 import math
-import os
 import random
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from numbers import Real
@@ -47,6 +45,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
+from .._files import atomic_write
 from ..check.explanation import _formulas
 from ..check.grading import ATOL, RTOL
 from ..check.naming import Names, num, paren
@@ -256,21 +255,10 @@ def _decode(text: str, key: int) -> object:
 
 
 def _atomic_write(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file in the same folder (flushed, synced, then
-    moved over ``path``); on failure the temporary file is removed and ``path`` is untouched."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    """Write ``content`` to ``path`` with ``autograd._files.atomic_write``, the one way chainrule writes
+    a file (a temporary file in the same folder, flushed, synced, moved over ``path``; on failure
+    ``path`` is untouched and nothing is left; a device is written in place)."""
+    atomic_write(path, content)
 
 
 # -- the drawing, with room for the answers -----------------------------------------------------------

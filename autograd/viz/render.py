@@ -76,7 +76,8 @@ def choose_renderer(format: str = "svg", renderer: str = "auto") -> str:
         made = ", ".join(sorted(WASM_FORMATS))
         raise RenderError(
             f"format {format!r} needs the Graphviz program 'dot', which is not on PATH (the built-in "
-            f"WebAssembly Graphviz makes only {made}); {INSTALL_GRAPHVIZ}, or save as .svg"
+            f"WebAssembly Graphviz makes only {made}, and a drawing makes .png from its SVG in-process); "
+            f"{INSTALL_GRAPHVIZ}, or save the drawing as .svg or .png"
         )
     return "wasm"
 
