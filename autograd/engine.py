@@ -122,7 +122,7 @@ class Value:
     _label: str
     _scope: str
     _pass: cython.long  # the backward pass that last wrote _grad (0: none)
-    _saved: cython.double  # _grad as it was before the running backward pass, to undo a failed one
+    _saved: cython.double  # scratch: the old _grad while backward runs (to undo a failed pass); forward mode's tangent
     _mark: cython.long  # the walk that last visited the node (see topological_order)
 
     @cython.annotation_typing(False)  # the checks below give clearer errors than the compiler's
@@ -365,7 +365,8 @@ class Value:
         grad of the graph, leaves and computed nodes alike, is put back as it was before the call.
         """
         order: list = topological_order(self)
-        _chain_rule(order, self, True)
+        with _scratch_lock:
+            _chain_rule(order, self, True)
         stamp: cython.long = next(_pass_numbers)
         node: Value
         for node in order:
@@ -704,7 +705,8 @@ def gradients(root, inputs) -> list:
         held.append(x._grad)
         x._grad = math.nan  # stays NaN only where the chain rule does not reach (not in root's graph)
     order: list = topological_order(root)
-    _chain_rule(order, root, False)
+    with _scratch_lock:
+        _chain_rule(order, root, False)
     result: list = []
     for x in inputs:
         result.append(0.0 if x._grad != x._grad else x._grad)
@@ -714,6 +716,71 @@ def gradients(root, inputs) -> list:
         x = inputs[i]
         x._grad = held[i]
     return result
+
+
+def tangent_sweep(order: list, seeds: dict, every: cython.bint) -> tuple:
+    """Forward mode's chain rule, written once: one sweep over ``order`` (a topological order, inputs
+    first) carrying each node's tangent, d node / d (the seeded direction).
+
+    A node in ``seeds`` has the tangent given there (an input, or an intermediate node held as an
+    independent variable, as ``.grad`` treats it); every other leaf has 0; every computed node has the
+    sum over its operands of (its stored local derivative for that operand) x (the operand's tangent):
+    the same partials ``backward`` multiplies by, taken in the other direction. No ``grad`` is read or
+    written. Returns ``(tangent of order[-1], tangents)``, where ``tangents`` maps every node of
+    ``order`` to its tangent if ``every``, else is None.
+
+    A tangent that overflows is a FloatingPointError naming the node.
+    """
+    with _scratch_lock:  # the tangents live in the nodes' scratch field, which backward also uses
+        return _sweep(order, seeds, every)
+
+
+@cython.cfunc
+def _sweep(order: list, seeds: dict, every: cython.bint) -> tuple:
+    node: Value
+    a: Value
+    b: Value
+    only: Value = None  # the one seeded node, compared by identity (no dict lookup per node)
+    only_tangent: cython.double = 0.0
+    t: cython.double = 0.0
+    seeded: cython.bint
+    tangents: dict = {} if every else None
+    if len(seeds) == 1:
+        for key, value in seeds.items():
+            only = key
+            only_tangent = value
+    for node in order:
+        if only is not None:
+            seeded = node is only
+            if seeded:
+                t = only_tangent
+        else:
+            given = seeds.get(node)
+            seeded = given is not None
+            if seeded:
+                t = given
+        if not seeded:
+            a = node._a
+            if a is None:
+                t = 0.0
+            else:
+                t = node._da * a._saved
+                b = node._b
+                if b is not None:
+                    t += node._db * b._saved
+                if t - t != 0.0:
+                    raise FloatingPointError(
+                        f"forward mode: the tangent at {describe(node)} is {t}, not a finite float (it overflowed)"
+                    )
+        node._saved = t
+        if every:
+            tangents[node] = t
+    return t, tangents
+
+
+# Forward mode keeps each node's tangent in the field ``_saved``, where backward keeps the old grads it
+# may have to put back; one of them at a time uses it.
+_scratch_lock = threading.Lock()
 
 
 # -- the one walk ------------------------------------------------------------------------------------------
