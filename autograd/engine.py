@@ -1046,9 +1046,13 @@ def _power_slope(a: Value, k: float) -> Union[Value, float]:
     return k * a if k == 2.0 else k * a ** (k - 1.0)
 
 
-def _step(a: Value) -> Value:
-    """relu's slope as a node: the constant 1 where a > 0, else 0 (its own derivative is 0)."""
-    return Constant(1.0 if a.data > 0.0 else 0.0)
+def _step(a):
+    """relu's slope as a node: the constant 1 where a > 0, else 0 (its own derivative is 0). The rules
+    are also evaluated on other things than Values (``autograd.symbolic`` passes formulas): those
+    give their own step function, ``a.step()``."""
+    if isinstance(a, Value):
+        return Constant(1.0 if a.data > 0.0 else 0.0)
+    return a.step()
 
 
 OPS: dict = {op.name: op for op in [
@@ -1116,6 +1120,23 @@ def recompute(node: Value, operand_values) -> tuple:
 def local_rule(node: Value) -> tuple:
     """d node / d operand for each operand of ``node``, as Values built from the op table's rule
     (numbers for constant slopes). Differentiable again: the basis of higher-order gradients."""
+    return apply_rule(node, node.parents, node)
+
+
+def evaluate_op(node: Value, operands: list) -> Any:
+    """``node``'s primitive applied to ``operands``, which need not be Values: anything with the
+    operators and methods the primitives are written with (``+ - * / ** neg exp log sigmoid tanh
+    relu``) will do, such as the formulas of ``autograd.symbolic``. The op table's ``apply`` is the
+    Value method of that name, so this calls the method of the same name on the first operand."""
     entry, k = op_entry(node)
-    args = node.parents + (node,)
-    return entry.rule(*args) if k is None else entry.rule(*args, k)
+    method = getattr(operands[0], entry.apply.__name__)
+    if k is not None:
+        return method(k)
+    return method(*operands[1:])
+
+
+def apply_rule(node: Value, operands: list, out: Any) -> tuple:
+    """The op table's derivative rule of ``node``'s primitive evaluated on ``operands`` and ``out`` (its
+    value), which need not be Values (see ``evaluate_op``): d node / d operand for each operand."""
+    entry, k = op_entry(node)
+    return entry.rule(*operands, out) if k is None else entry.rule(*operands, out, k)
