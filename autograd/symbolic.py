@@ -45,11 +45,13 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 from .engine import Value, _short, apply_rule, describe, evaluate_op, topological_order
 
-__all__ = ["expression", "formula", "latex", "evaluate", "symbol_values", "sigmoid"]
+__all__ = ["expression", "formula", "latex", "evaluate", "symbol_values", "gradient_values", "sigmoid"]
 
 # Bounds on the tidying: above these sizes (sympy's count_ops) a rewrite is not tried, so that a big
 # formula comes back unsimplified but correct instead of after minutes.
 EXPAND_LIMIT = 400
+# Formulas are evaluated with this many significant digits (a float has about 16).
+DIGITS = 30
 FACTOR_LIMIT = 150
 
 
@@ -225,26 +227,58 @@ def formula(root: Value, wrt: Value, *, using: Iterable[Value] = ()) -> sympy.Ex
     in_graph = set(order)
     cut = {u: symbols.symbol[u] for u in using if u in in_graph and u is not wrt}
     formulas = _expressions(order, symbols, cut)
-    # The nodes that depend on wrt: only their adjoints are needed.
-    depends = {wrt}
+    result = _adjoints(root, order, formulas, [wrt]).get(wrt, sympy.Integer(0))
+    return symbols.numbers(_tidy(result, _definitions(using, symbols, cut)))
+
+
+def _adjoints(root: Value, order: list[Value], formulas: dict, targets: Sequence[Value]) -> dict:
+    """d root / d node as a formula for the targets (and the nodes between them and the root): the
+    chain rule of ``backward``, from the root back, with each local derivative the op table's rule
+    evaluated on the operands' formulas."""
+    depends = set(targets)  # only the nodes that depend on a target need an adjoint
     for node in order:
         if any(p in depends for p in node.parents):
             depends.add(node)
+    adjoint: dict[Value, sympy.Expr] = {}
     if root not in depends:
-        return sympy.Integer(0)
-    adjoint: dict[Value, sympy.Expr] = {root: sympy.Integer(1)}
+        return adjoint
+    adjoint[root] = sympy.Integer(1)
     for node in reversed(order):
         upstream = adjoint.get(node)
-        if upstream is None or node is wrt or not node.parents:
+        if upstream is None or not node.parents:
             continue
-        operands = [formulas[p] for p in node.parents]
-        locals_ = apply_rule(node, operands, formulas[node])
+        locals_ = apply_rule(node, [formulas[p] for p in node.parents], formulas[node])
         for parent, local in zip(node.parents, locals_):
             if parent in depends:
                 term = upstream * _as_formula(local).expr
                 adjoint[parent] = adjoint[parent] + term if parent in adjoint else term
-    result = adjoint.get(wrt, sympy.Integer(0))
-    return symbols.numbers(_tidy(result, _definitions(using, symbols, cut)))
+    return adjoint
+
+
+def gradient_values(root: Value, nodes: Sequence[Value]) -> dict[Value, float]:
+    """d root / d node for each of ``nodes``, as numbers: the formulas of one symbolic chain-rule pass
+    (no tidying), each evaluated at the nodes' current values with 30 significant digits. What the
+    ``symbolic`` column of ``autograd.check.routes`` shows."""
+    _require(root, "gradient_values", "root")
+    symbols = _Symbols(root)
+    order = topological_order(root)
+    adjoint = _adjoints(root, order, _expressions(order, symbols, {}), list(nodes))
+    values = {s: sympy.Float(n.data, DIGITS) for n, s in symbols.symbol.items()}
+    return {node: _number_at(adjoint.get(node, sympy.Integer(0)), values) for node in nodes}
+
+
+def _number_at(expr: sympy.Expr, values: dict) -> float:
+    """``expr`` at ``values`` (symbol -> Float of ``DIGITS`` digits), as a float. The numbers are put
+    in first (``xreplace``) and the result evaluated then: sympy's ``evalf(subs=...)`` takes seconds
+    on formulas of a few hundred operations, this milliseconds."""
+    number = sympy.sympify(expr).xreplace(values).evalf(DIGITS)
+    try:
+        result = float(number)
+    except TypeError:
+        raise ValueError(f"the formula does not give a real number here, it gives {number}") from None
+    if not math.isfinite(result):
+        raise ValueError(f"the formula gives {result} here, not a finite float")
+    return result
 
 
 def _definitions(using: list[Value], symbols: _Symbols, cut: Mapping[Value, sympy.Expr]) -> list:
@@ -333,9 +367,9 @@ def symbol_values(root: Value, using: Iterable[Value] = ()) -> dict:
     return {symbol: node.data for node, symbol in symbols.symbol.items()}
 
 
-def evaluate(expr: sympy.Expr, root: Value, using: Iterable[Value] = (), *, digits: int = 30) -> float:
+def evaluate(expr: sympy.Expr, root: Value, using: Iterable[Value] = ()) -> float:
     """The number a formula of ``root``'s graph gives at the nodes' current values (leaves and the using
-    nodes, named as ``formula`` names them), computed with ``digits`` significant digits and rounded
+    nodes, named as ``formula`` names them), computed with ``DIGITS`` significant digits and rounded
     to a float. A ValueError if a symbol names no such node or the result is not a finite real."""
     _require(root, "evaluate", "root")
     values = symbol_values(root, using)
@@ -345,14 +379,10 @@ def evaluate(expr: sympy.Expr, root: Value, using: Iterable[Value] = (), *, digi
             f"evaluate(): the formula has symbols that name no leaf of the graph of {describe(root)} and no using "
             f"node: {', '.join(unknown)} (pass the nodes they stand for as using=[...])"
         )
-    number = sympy.sympify(expr).evalf(digits, subs={s: sympy.Float(v, 17) for s, v in values.items()})
     try:
-        result = float(number)
-    except TypeError:
-        raise ValueError(f"evaluate(): the formula does not give a real number here, it gives {number}") from None
-    if not math.isfinite(result):
-        raise ValueError(f"evaluate(): the formula gives {result} here, not a finite float")
-    return result
+        return _number_at(expr, {s: sympy.Float(v, DIGITS) for s, v in values.items()})
+    except ValueError as exc:
+        raise ValueError(f"evaluate(): {exc}") from None
 
 
 def _require(node: object, function: str, argument: str) -> None:

@@ -172,7 +172,11 @@ def _kink_note(names: Names, relu: Value, crossing: Value) -> str:
 # ---------------------------------------------------------------------------------------------------
 # end to end: nudge a node, replay what depends on it
 # ---------------------------------------------------------------------------------------------------
-def _end_to_end(names: Names, targets: list[Value], eps: float, atol: float, rtol: float) -> list[CheckRow]:
+def _end_to_end(
+    names: Names, targets: list[Value], eps: float, atol: float, rtol: float, analytic_of: dict | None = None
+) -> list[CheckRow]:
+    """A row per target, its ``.grad`` (or ``analytic_of[node]``, as ``routes`` passes it) against an
+    end-to-end central difference."""
     order = list(names.order)
     root = names.root
     consumers = names.consumers()
@@ -183,7 +187,7 @@ def _end_to_end(names: Names, targets: list[Value], eps: float, atol: float, rto
     for node in targets:
         position = names.position[node]
         numeric, crossed, domain_error = _central_difference(root, node, order, position, saved, eps, relus)
-        analytic = node.grad
+        analytic = node.grad if analytic_of is None else analytic_of[node]
         if domain_error is not None:
             status, note = EDGE, domain_error
         elif close(analytic, numeric, atol, rtol):
@@ -294,7 +298,11 @@ def _measure(names: Names, node: Value, operand: int, eps: float) -> _Measured:
     return _Measured(node, operand, stored, math.nan, EDGE, error)
 
 
-def _local(names: Names, targets: list[Value], eps: float, atol: float, rtol: float) -> list[CheckRow]:
+def _local(
+    names: Names, targets: list[Value], eps: float, atol: float, rtol: float, analytic_of: dict | None = None
+) -> list[CheckRow]:
+    """A row per target, its ``.grad`` (or ``analytic_of[node]``) against the chain rule run with
+    central-difference local derivatives."""
     order = names.order
     root = names.root
     consumers = names.consumers()
@@ -323,7 +331,7 @@ def _local(names: Names, targets: list[Value], eps: float, atol: float, rtol: fl
 
     rows = []
     for node in targets:
-        analytic, numeric = node.grad, reference[node]
+        analytic, numeric = node.grad if analytic_of is None else analytic_of[node], reference[node]
         agrees = close(analytic, numeric, atol, rtol)
         if node in unverified and agrees:
             status, note = unverified[node]

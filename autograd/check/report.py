@@ -67,6 +67,10 @@ class CheckRow:
         kind: "gradcheck" or "compare".
         root_name: the name of the root, for messages (``dE/dw``).
         method: for gradcheck, "end-to-end" or "local" (see ``gradcheck``); "" for compare.
+        routes: for ``routes``, ``(route, number)`` for each route that ran, in the report's column
+            order (NaN where a route has no number for this node); () for the other tools. Then
+            ``analytic`` is the backward route's number and ``numeric`` the route that disagrees with
+            it most.
     """
 
     node: Value
@@ -85,6 +89,7 @@ class CheckRow:
     kind: str
     root_name: str
     method: str = ""
+    routes: tuple[tuple[str, float], ...] = ()
 
     @property
     def label(self) -> str:
@@ -112,7 +117,10 @@ class CheckRow:
             where += f" = {self.definition}"
         where += f" ({what}, value {num(self.value)})"
         grad, reference = num(self.analytic, 10), num(self.numeric, 10)
-        if self.kind == "compare":
+        if self.kind == "routes":
+            others = [f"{route} {num(value, 10)}" for route, value in self.routes[1:] if value == value]
+            numbers_ = f"backward gives {grad}, the other routes: {', '.join(others) or 'none ran'}"
+        elif self.kind == "compare":
             numbers_ = f"you expected {d(self.root_name, self.name)} = {reference} but .grad = {grad}"
         elif self.method == "local":
             numbers_ = f".grad = {grad} but the chain rule over central-difference local derivatives gives {reference}"
@@ -166,6 +174,8 @@ class CheckReport:
         method: how gradcheck made its references: "end-to-end" or "local" (None for compare, or
             when the graph was stale).
         stale: a ``StaleGraph`` when the graph was not checked because it is stale, else None.
+        routes: for ``routes``, the routes that ran, in column order (backward first).
+        not_run: for ``routes``, each route that could not run, with the reason.
     """
 
     def __init__(
@@ -179,6 +189,8 @@ class CheckReport:
         rtol: float,
         method: str | None = None,
         stale: StaleGraph | None = None,
+        routes: tuple[str, ...] = (),
+        not_run: dict[str, str] | None = None,
     ) -> None:
         self.kind = kind
         self.root = root
@@ -189,6 +201,8 @@ class CheckReport:
         self.rtol = rtol
         self.method = method
         self.stale = stale
+        self.routes = routes
+        self.not_run = dict(not_run or {})
 
     def __iter__(self) -> Iterator[CheckRow]:
         return iter(self.rows)
@@ -236,6 +250,8 @@ class CheckReport:
         n = len(self.rows)
         if self.kind == "gradcheck":
             what = f"{n} node{'s' if n != 1 else ''} checked against central differences ({self.method})"
+        elif self.kind == "routes":
+            what = f"{n} node{'s' if n != 1 else ''}, {len(self.routes)} routes ({', '.join(self.routes)})"
         else:
             what = f"{n} hand-derived gradient{'s' if n != 1 else ''} compared"
         parts = [f"{self.kind} of {self.root_name}: {what}"]
@@ -250,6 +266,8 @@ class CheckReport:
             parts.append(f"worst relative error {err(worst.rel_err)} at {worst.name}")
         else:
             parts.append("no gradient above atol to take a relative error of")
+        for route, why in self.not_run.items():
+            parts.append(f"{route} not run: {why}")
         return "; ".join(parts)
 
     def failure_message(self) -> str:
@@ -267,6 +285,8 @@ class CheckReport:
 
     # -- display ------------------------------------------------------------------------------------
     def _columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        if self.kind == "routes":
+            return self._route_columns()
         reference = "numeric" if self.kind == "gradcheck" else "expected"
         headers = ["#", "node", "definition", "value", "grad", reference, "abs err", "rel err", "status"]
         numeric_column = [True, False, False, True, True, True, True, True, False]
@@ -293,6 +313,27 @@ class CheckReport:
                 ]
             )
         return headers, body, numeric_column
+
+    def _route_columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        """``routes``: a column per route that ran (the worst relative error to backward after them)."""
+        headers = ["#", "node", "definition", "value", *self.routes, "rel err", "status"]
+        right = [True, False, False, True, *[True] * len(self.routes), True, False]
+        body = []
+        for row in self.rows:
+            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            numbers_ = dict(row.routes)
+            body.append(
+                [
+                    str(row.index),
+                    row.name,
+                    definition,
+                    num(row.value),
+                    *[num(numbers_.get(route, math.nan), 10) for route in self.routes],
+                    err(row.rel_err),
+                    row.status.upper() if row.status == FAIL else row.status,
+                ]
+            )
+        return headers, body, right
 
     def __str__(self) -> str:
         if self.stale is not None:
