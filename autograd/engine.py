@@ -1038,6 +1038,7 @@ class Op:
         return f"Op({self.name!r})"
 
 
+@cython.annotation_typing(False)  # the rules are also evaluated on formulas (autograd.symbolic)
 def _power_slope(a: Value, k: float) -> Union[Value, float]:
     """d(a^k)/da = k a^(k-1) as an expression of Values. For k = 0, 1 and 2 it is written 0, 1 and
     ``2 * a``: the same numbers, without the nodes ``a**0`` and ``a**1`` the general form would make."""

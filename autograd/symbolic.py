@@ -151,11 +151,15 @@ class _Symbols:
         self.node_of = {s: n for n, s in self.symbol.items()}
         # With ``held``, labelled constants (softmax's shift "-max(z)") are placeholders while a
         # formula is derived and tidied, so that they cancel exactly; ``numbers`` puts them back.
+        # Constants with the same label and number share one (softmax's shift in two graphs of the same
+        # logits), so that a using node from another graph matches.
         self.held: dict[Value, sympy.Dummy] = {}
         if held:
+            shared: dict[tuple, sympy.Dummy] = {}
             for n in self.order:
                 if n.is_leaf and n.role == "constant" and n.label:
-                    self.held[n] = sympy.Dummy(n.label)
+                    key = (n.label, n.data)
+                    self.held[n] = shared.setdefault(key, sympy.Dummy(n.label))
 
     def leaf(self, node: Value) -> sympy.Expr:
         symbol = self.symbol.get(node)
