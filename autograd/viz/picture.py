@@ -1,10 +1,14 @@
-"""Draw a computation graph with every node's value and gradient: ``draw(root)``.
+"""The one place that turns a computation graph into a laid-out picture: ``plan`` and ``Drawing``.
 
-This is the only module of chainrule that imports ``graphviz`` (``autograd.animate`` builds on it);
-the engine works without it. The DOT text is built with the ``graphviz`` package and turned into an image
-by ``autograd.render``: the system ``dot`` program when it is installed, otherwise Graphviz compiled to
-WebAssembly, in-process, so that ``pip install`` alone is enough to see a graph in Jupyter. PNG is made
-from the SVG by a rasterizer installed from PyPI (``resvg-py``), so it needs no system Graphviz either.
+Every picture of a graph reads this module: the static drawing (``autograd.viz.drawing.draw``), the
+step-through (``autograd.viz.animation``) and the other pages of ``autograd.viz``. ``plan`` decides
+what is drawn (collapsed scopes, checks, the size limit) and builds the Graphviz DOT text with stable
+node names; ``Drawing`` lays it out and renders it. This package is the only part of chainrule that
+imports ``graphviz``; the engine works without it. The DOT text is built with the ``graphviz`` package
+and turned into an image by ``autograd.viz.render``: the system ``dot`` program when it is installed,
+otherwise Graphviz compiled to WebAssembly, in-process, so that ``pip install`` alone is enough to see
+a graph in Jupyter. PNG is made from the SVG by a rasterizer installed from PyPI (``resvg-py``), so it
+needs no system Graphviz either.
 
 How a drawing stays readable at the size of a network:
 
@@ -15,7 +19,8 @@ How a drawing stays readable at the size of a network:
 * an arrow from one top-level scope into another is at least two ranks long, so that the layers of a
   network follow each other from left to right instead of climbing a staircase;
 * frame titles are drawn last, on a white halo, so arrows pass under them;
-* in Jupyter a drawing fits the cell's width, with buttons to zoom and a drag to pan (``autograd.viewer``).
+* in Jupyter a drawing fits the cell's width, with buttons to zoom and a drag to pan
+  (``autograd.viz.viewer``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import graphviz
 
 from . import render as _render
 from . import viewer as _viewer
-from .engine import Value, describe, topological_order
+from ..engine import Value, describe, topological_order
 
 DEFAULT_MAX_NODES = 1500
 COLLAPSE_NAMES = {"layer": 1, "neuron": 2}
@@ -107,7 +112,7 @@ class Drawing:
 
         ``renderer`` is "auto" (system ``dot`` if on PATH, else the built-in WebAssembly Graphviz),
         "system" or "wasm"; it lays the graph out (PNG is then rasterized from the SVG). Raises
-        ``autograd.render.RenderError`` if the format cannot be made; the message says what to install.
+        ``autograd.viz.render.RenderError`` if the format cannot be made; the message says what to install.
         """
         if format == "svg":
             return self.svg(renderer).encode("utf-8")
@@ -157,76 +162,6 @@ def format_of(path: Path, format: str | None) -> str:
     if not suffix:
         raise ValueError(f"cannot tell the format of {str(path)!r}: give it a suffix such as .svg, or pass format=")
     return suffix
-
-
-def draw(
-    root: Value,
-    *,
-    local_grads: bool = False,
-    check: Iterable[Any] | None = None,
-    collapse: Union[int, str, None] = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    digits: int = 4,
-    rankdir: str = "LR",
-) -> Drawing:
-    """Draw the computation graph of ``root`` with each node's data and gradient.
-
-    Drawing reads the graph and changes nothing in it. Before ``root.backward()`` the grads are drawn
-    as ``grad ?``: no backward pass has computed them yet.
-
-    Legend:
-        * Every value is a rounded box with one line per field: its label (if it has one), ``data``
-          and ``grad``, the numbers with ``digits`` significant digits (1e-05 stays 1e-05). A grad that
-          no backward pass has computed yet reads ``grad ?``, in grey italics.
-        * Fill colour tells the kind of value: light blue = input (``Value``), amber = parameter
-          (``Parameter``), light grey with a dashed border = constant (a plain number in the
-          expression, such as the 2 in ``x * 2``), white = intermediate (computed) value.
-        * The root (the node passed to ``draw``, whose grad is 1) is light green with a thick border.
-        * Each operation is a small grey ellipse naming the primitive ("+", "*", "**2", "exp",
-          "tanh", ...); arrows run from its operands into it and from it to the value it makes. An
-          operand used twice (``x * x``) has two arrows.
-        * ``local_grads=True`` writes on each operand's arrow the local derivative of the operation
-          with respect to that operand, the factor the chain rule multiplies by: an input's grad is
-          the sum, over its arrows, of that number times the grad of the value the operation makes.
-        * Nodes made inside ``autograd.scope`` blocks (nn's layers and neurons) are grouped in
-          dashed frames named by the scope; nested scopes nest. ``collapse`` turns each scope at a
-          depth into one lavender 3-D box showing the scope's name, its node count and the values
-          it hands out of the scope; an arrow into a box stands for all the arrows from that tail
-          into the box's nodes ("×n" counts them when n > 1).
-        * A network reads from left to right: its inputs stand in one column in label order (x1 on
-          top), and the neurons of a layer keep the order of their names (n1 on top), in every
-          drawing of the same graph.
-        * With ``check=report`` a node whose gradient check failed is red (fill, border and text),
-          with the lines "CHECK FAILED", "analytic ..." and "numeric ..."; a passed check adds the
-          line "check ok", any other status "check: <status>". A collapsed box with failures inside
-          turns red and lists them.
-
-    In SVG every node also has a tooltip naming it, and CSS classes: its role ("input",
-    "parameter", "constant", "operation"), plus "root", "failed", "op" or "box" where they apply.
-
-    Args:
-        root: the output node; every node it depends on is drawn.
-        local_grads: label operand arrows with the local derivatives (``node.local_grads``).
-        check: a gradient-check report, ``autograd.check.gradcheck(...)``: rows with ``.node``,
-            ``.analytic``, ``.numeric``, ``.ok`` and ``.status``. Every row's node must be in the graph.
-        collapse: draw every scope at this depth as one box: 1 or "layer" for scopes like "L1",
-            2 or "neuron" for "L1.n2" (the names follow nn's scope naming). None draws every node.
-        max_nodes: refuse (GraphTooLargeError) to draw more shapes than this; the message says how
-            to draw less. Layout time grows quickly with size, and the picture stops being readable.
-        digits: significant digits of the numbers (1 to 17).
-        rankdir: "LR" (inputs on the left, the default), "TB", "RL" or "BT".
-
-    Returns:
-        a ``Drawing``: ``.source`` is the DOT text, ``.save("graph.svg")`` or ``.save("graph.png")``
-        writes it, and in Jupyter it shows itself.
-
-    Raises:
-        GraphTooLargeError: too many nodes to draw (nothing is built; a 100,000-node graph is
-            refused at once).
-        TypeError, ValueError: a bad argument, named in the message.
-    """
-    return plan(root, local_grads=local_grads, check=check, collapse=collapse, max_nodes=max_nodes,
-                digits=digits, rankdir=rankdir, caller="draw").drawing  # fmt: skip
 
 
 # -- what gets drawn --------------------------------------------------------------------------------
@@ -391,7 +326,7 @@ class _Builder:
 
     After ``build()`` it also tells which drawn shape shows a node (``unit``), which text lines show
     its numbers (``data_line``, ``grad_line``, ``box_line``), and the arrows as (tail, head) pairs:
-    what ``autograd.animate`` needs to bring a drawing to life.
+    what ``autograd.viz.animation`` needs to bring a drawing to life.
     """
 
     def __init__(
@@ -820,12 +755,3 @@ def mark_unknown(text: ET.Element) -> None:
     text.set("font-style", "italic")
 
 
-
-def __getattr__(name: str) -> Any:
-    """``autograd.viz.animate`` and ``Animation`` live in ``autograd.animate``, which imports this module;
-    they are looked up there when first asked for."""
-    if name in ("animate", "Animation"):
-        from . import animate as _animate
-
-        return getattr(_animate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

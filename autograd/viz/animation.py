@@ -1,6 +1,6 @@
 """Watch backpropagation happen: a step-through of the forward and the backward pass, ``animate(root)``.
 
-The drawing is ``autograd.viz.draw``'s (the same in-process Graphviz, the same legend and
+The drawing is ``autograd.viz.picture``'s, as for ``autograd.viz.draw`` (the same in-process Graphviz, the same legend and
 ``collapse`` options). The steps:
 
 * step 0: the leaves (inputs, parameters, constants) hold their values; every other value, and
@@ -31,9 +31,9 @@ from typing import Union
 
 from . import render as _render
 from . import viewer as _viewer
-from .check import BackwardNeededError, Explanation, explain
-from .engine import Value, describe, topological_order
-from .viz import (
+from ..check import BackwardNeededError, Explanation, explain
+from ..engine import Value, describe, topological_order
+from .picture import (
     DEFAULT_MAX_NODES,
     UNKNOWN,
     Drawing,
@@ -91,7 +91,7 @@ CONTROLS = (
     '<span class="cr-counter"></span></div>'
 )
 
-# The step-through's script, run after ``crView`` (autograd.viewer) with ``root``, ``view`` and ``D``
+# The step-through's script, run after ``crView`` (autograd.viz.viewer) with ``root``, ``view`` and ``D``
 # (the steps) in scope. Every state is precomputed in Python; the script only shows step k.
 SCRIPT = r"""
 var texts = [];
