@@ -49,7 +49,8 @@ __all__ = ["expression", "formula", "latex", "evaluate", "symbol_values", "gradi
 
 # Bounds on the tidying: above these sizes (sympy's count_ops) a rewrite is not tried, so that a big
 # formula comes back unsimplified but correct instead of after minutes.
-EXPAND_LIMIT = 400
+REWRITE_LIMIT = 5000  # operations: combining exponentials, multiplying out, substituting
+EXPAND_LIMIT = 400  # terms: multiplying out stops where it would make more
 # Formulas are evaluated with this many significant digits (a float has about 16).
 DIGITS = 30
 FACTOR_LIMIT = 150
@@ -213,7 +214,7 @@ def formula(root: Value, wrt: Value, *, using: Iterable[Value] = ()) -> sympy.Ex
             appears after that, it is replaced by its symbol. It may also be a node outside root's
             graph built from the same leaves (a separate ``nn.softmax`` of the same logits).
 
-    The result is tidied with bounded effort (see ``EXPAND_LIMIT``, ``FACTOR_LIMIT``): expanded,
+    The result is tidied with bounded effort (see ``REWRITE_LIMIT``, ``EXPAND_LIMIT``, ``FACTOR_LIMIT``): expanded,
     the using nodes' definitions replaced by their symbols, factored; the shortest correct form
     found is returned, and a large formula comes back correct but unsimplified rather than late.
     Substitute the nodes' values with ``evaluate``.
@@ -310,12 +311,17 @@ def _tidy(expr: sympy.Expr, definitions: list) -> sympy.Expr:
     hold their nodes' values)."""
     candidates = [expr]
     current = expr
+    if _size(current) <= REWRITE_LIMIT:
+        # exp(a) * exp(-a) is not 1 until exponentials are combined (1/e^a is kept as e^-a)
+        current = sympy.powsimp(current, combine="exp")
+        candidates.append(current)
     if definitions:
         current = _substitute(current, definitions)
         candidates.append(current)
-    if _size(current) <= EXPAND_LIMIT:
+    if _size(current) <= REWRITE_LIMIT:
         expanded = _distribute(current)
         if expanded is not None:
+            expanded = sympy.powsimp(expanded, combine="exp")
             current = _substitute(expanded, definitions) if definitions else expanded
             candidates.append(current)
     if _size(current) <= FACTOR_LIMIT:

@@ -40,6 +40,7 @@ EXPECTED = {
     "04_training_iris.ipynb",
     "05_second_derivatives.ipynb",
     "06_moons_and_digits.ipynb",
+    "08_three_routes.ipynb",
 }
 KERNEL_NAME = "chainrule-notebooks"
 CELL_TIMEOUT = 300  # seconds; only a guard against a hung kernel (each notebook takes seconds)

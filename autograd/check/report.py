@@ -376,7 +376,7 @@ class CheckReport:
             title = f' title="{html.escape(row.note)}"' if row.note else ""
             out.append(f"<tr{style}{title}>")
             out += [
-                f'<td style="text-align:{"right" if r else "left"}"><code>{html.escape(c)}</code></td>'
+                f'<td style="text-align:{"right" if r else "left"};white-space:nowrap"><code>{html.escape(c)}</code></td>'
                 for c, r in zip(cells, right)
             ]
             out.append("</tr>")
