@@ -1124,7 +1124,7 @@ def local_rule(node: Value) -> tuple:
     return apply_rule(node, node.parents, node)
 
 
-def evaluate_op(node: Value, operands: list) -> Any:
+def evaluate_op(node: Value, operands) -> Any:  # operands: a sequence (untyped: a tuple or a list)
     """``node``'s primitive applied to ``operands``, which need not be Values: anything with the
     operators and methods the primitives are written with (``+ - * / ** neg exp log sigmoid tanh
     relu``) will do, such as the formulas of ``autograd.symbolic``. The op table's ``apply`` is the
@@ -1136,7 +1136,7 @@ def evaluate_op(node: Value, operands: list) -> Any:
     return method(*operands[1:])
 
 
-def apply_rule(node: Value, operands: list, out: Any) -> tuple:
+def apply_rule(node: Value, operands, out: Any) -> tuple:  # operands: a sequence (tuple or list)
     """The op table's derivative rule of ``node``'s primitive evaluated on ``operands`` and ``out`` (its
     value), which need not be Values (see ``evaluate_op``): d node / d operand for each operand."""
     entry, k = op_entry(node)
