@@ -157,7 +157,7 @@ def _torch(root: Value, targets: list[Value]) -> tuple[Optional[dict], str]:
     found = {}
     for node in targets:
         grad = tensors[node].grad
-        found[node] = 0.0 if grad is None else float(grad.item())
+        found[node] = math.nan if grad is None else float(grad.item())  # no grad: no number to judge
     return found, ""
 
 
