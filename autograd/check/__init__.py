@@ -11,6 +11,10 @@ those numbers one node at a time, which is what someone deriving backpropagation
 ``compare(root, expected)`` (module ``comparison``)
     Your hand-derived numbers, keyed by label or by node (or arrays of nodes against arrays of
     numbers, for a layer's weights), against ``.grad``.
+``grade(root)`` (module ``grading``)
+    Gradients you set by hand (``v.grad = ...``, or ``c._backward()`` node by node, as micrograd's
+    lecture does) against the true d root/d node, right or wrong; a wrong one gets a hint, the
+    chain-rule sum with your own upstream numbers, that says whether the mistake is here or upstream.
 ``explain(node, root)`` (module ``explanation``)
     ``d root/d node`` as the chain rule computes it: one term ``d root/d c * d c/d node`` per consumer
     ``c``, with the consumer's op, the formula of its local derivative and the numbers.
@@ -44,6 +48,7 @@ unlabelled root is ``f``. Constants are shown by their value in definitions (``x
 
 from .comparison import compare
 from .explanation import ChainTerm, Explanation, explain
+from .grading import grade
 from .gradient_check import AUTO_BUDGET, MODES, gradcheck
 from .naming import LabelError, find_node
 from .routes import ROUTES, routes
@@ -53,6 +58,7 @@ from .staleness import StaleGraph
 __all__ = [
     "gradcheck",
     "compare",
+    "grade",
     "explain",
     "routes",
     "ROUTES",

@@ -1,4 +1,4 @@
-"""The verdicts of ``gradcheck`` and ``compare``: one ``CheckRow`` per node, gathered in a ``CheckReport``
+"""The verdicts of ``gradcheck``, ``compare`` and ``grade``: one ``CheckRow`` per node, gathered in a ``CheckReport``
 that prints as a table (text, or HTML in Jupyter), and the argument checks the tools share."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from typing import Iterator, Union
 
-from ..engine import Value, describe
+from ..engine import HAND_SET, Value, describe, topological_order
 from .naming import LabelError, Names, d, err, num
 from .staleness import StaleGraph, find_stale_grads, find_stale_values
 
@@ -20,6 +20,8 @@ FAIL = "fail"
 KINK = "nondifferentiable"
 EDGE = "domain-edge"
 SKIPPED = (KINK, EDGE)
+SHOWN_HAND = 6  # how many hand-set nodes a message names
+UNANSWERED = "unanswered"  # grade: a node whose grad was not set by hand
 
 # The smallest step that survives rounding: for eps below the float spacing at 1, x + eps * x == x.
 EPS_MIN = sys.float_info.epsilon
@@ -54,17 +56,21 @@ class CheckRow:
         name: its label, or ``#index``.
         definition: how it was made, such as ``h * w``, or its role for a leaf.
         value: its ``.data`` when checked.
-        analytic: its ``.grad`` (d root / d node from backward).
+        analytic: its ``.grad`` (d root / d node from backward; for ``grade`` the number you set by
+            hand, NaN when unanswered).
         numeric: the reference: for ``gradcheck`` a central difference (see ``method``), for
-            ``compare`` your number; NaN when it could not be computed (a domain edge).
+            ``compare`` your number, for ``grade`` the true d root / d node (NaN, hidden, when
+            unanswered); NaN when it could not be computed (a domain edge).
         abs_err: ``|analytic - numeric|``.
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
-        status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink) or "domain-edge"
-            (a nudge leaves the domain of an op, such as log of a value pushed below 0).
-        note: why a row was skipped, or what a local check found wrong ("" otherwise).
+        status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink), "domain-edge"
+            (a nudge leaves the domain of an op, such as log of a value pushed below 0) or, for
+            ``grade``, "unanswered" (no grad set by hand).
+        note: why a row was skipped, or what a local check found wrong; for a wrong ``grade`` row the
+            hint (the chain-rule sum with your upstream numbers); "" otherwise.
         key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
         consumers: the names of the nodes that use this node, with their definitions.
-        kind: "gradcheck" or "compare".
+        kind: "gradcheck", "compare" or "grade".
         root_name: the name of the root, for messages (``dE/dw``).
         method: for gradcheck, "end-to-end" or "local" (see ``gradcheck``); "" for compare.
         routes: for ``routes``, ``(route, number)`` for each route that ran, in the report's column
@@ -103,8 +109,15 @@ class CheckRow:
 
     @property
     def ok(self) -> bool:
-        """False only for a failure; skipped rows (nondifferentiable, domain edge) are ok."""
+        """False only for a failure; skipped rows (nondifferentiable, domain edge) and unanswered ones are ok."""
         return self.status != FAIL
+
+    @property
+    def verdict(self) -> str:
+        """For ``grade``: "right", "wrong" or "unanswered"; for the others "ok", "fail" or the skip status."""
+        if self.kind == "grade":
+            return {OK: "right", FAIL: "wrong"}.get(self.status, self.status)
+        return self.status
 
     def message(self) -> str:
         """The row in words: names the node, its op, both numbers and its consumers."""
@@ -120,6 +133,10 @@ class CheckRow:
         if self.kind == "routes":
             others = [f"{route} {num(value, 10)}" for route, value in self.routes[1:] if value == value]
             numbers_ = f"backward gives {grad}, the other routes: {', '.join(others) or 'none ran'}"
+        elif self.kind == "grade":
+            if self.status == UNANSWERED:
+                return f"{where}: unanswered ({self.note})"
+            numbers_ = f"you set .grad = {grad}, the true ∂{_word(self.root_name)}/∂{_word(self.name)} is {reference}"
         elif self.kind == "compare":
             numbers_ = f"you expected {d(self.root_name, self.name)} = {reference} but .grad = {grad}"
         elif self.method == "local":
@@ -166,7 +183,7 @@ class CheckReport:
     what to do, and that one message is what the report shows.
 
     Attributes:
-        kind: "gradcheck" or "compare".
+        kind: "gradcheck", "compare" or "grade" (your hand-set grads against the true ones).
         root: the root the gradients are of.
         rows: the rows: in ``topological_order(root)`` for gradcheck, in the order given for compare.
         eps, atol, rtol: the settings used (``eps`` is None for compare). A row passes when
@@ -226,6 +243,16 @@ class CheckReport:
         return self.stale is None and all(row.ok for row in self.rows)
 
     @property
+    def answered(self) -> list[CheckRow]:
+        """For ``grade``: the rows of nodes whose grad you set by hand (right or wrong)."""
+        return [row for row in self.rows if row.status != UNANSWERED]
+
+    @property
+    def unanswered(self) -> list[CheckRow]:
+        """For ``grade``: the rows of nodes whose grad you did not set by hand."""
+        return [row for row in self.rows if row.status == UNANSWERED]
+
+    @property
     def failures(self) -> list[CheckRow]:
         """The failing rows."""
         return [row for row in self.rows if not row.ok]
@@ -248,6 +275,8 @@ class CheckReport:
         if self.stale is not None:
             return f"{self.kind} of {self.root_name}: NOT CHECKED, {self.stale.headline}"
         n = len(self.rows)
+        if self.kind == "grade":
+            return self._grade_summary()
         if self.kind == "gradcheck":
             what = f"{n} node{'s' if n != 1 else ''} checked against central differences ({self.method})"
         elif self.kind == "routes":
@@ -270,6 +299,23 @@ class CheckReport:
             parts.append(f"{route} not run: {why}")
         return "; ".join(parts)
 
+    def _grade_summary(self) -> str:
+        answered, wrong, unanswered = len(self.answered), len(self.failures), len(self.unanswered)
+        head = f"grade of {self.root_name}: "
+        if not answered:
+            return head + (
+                f"no gradient was set by hand, nothing to grade ({unanswered} unanswered); set v.grad = ... for "
+                "the nodes you derived (or call c._backward() node by node), then grade again"
+            )
+        parts = [f"{answered - wrong} of {answered} hand-set gradient{'s' if answered != 1 else ''} right"]
+        if wrong:
+            parts.append(f"{wrong} WRONG ({', '.join(row.name for row in self.failures[:6])}{', ...' if wrong > 6 else ''})")
+        if unanswered:
+            shown = ", ".join(row.name for row in self.unanswered[:6]) + (", ..." if unanswered > 6 else "")
+            parts.append(f"{unanswered} unanswered ({shown})")
+        parts.append(f"tolerance: relative {self.rtol:g}, absolute {self.atol:g}")
+        return head + "; ".join(parts)
+
     def failure_message(self) -> str:
         """Every failing row in words, and what usually causes it (or why the graph was not checked)."""
         if self.stale is not None:
@@ -287,8 +333,10 @@ class CheckReport:
     def _columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
         if self.kind == "routes":
             return self._route_columns()
-        reference = "numeric" if self.kind == "gradcheck" else "expected"
-        headers = ["#", "node", "definition", "value", "grad", reference, "abs err", "rel err", "status"]
+        reference = {"gradcheck": "numeric", "compare": "expected", "grade": "true"}[self.kind]
+        grad_header = "your grad" if self.kind == "grade" else "grad"
+        status_header = "verdict" if self.kind == "grade" else "status"
+        headers = ["#", "node", "definition", "value", grad_header, reference, "abs err", "rel err", status_header]
         numeric_column = [True, False, False, True, True, True, True, True, False]
         # compare: show the keys as given when some were not just the node's label (array entries).
         given = self.kind == "compare" and any(row.key != repr(row.name) for row in self.rows)
@@ -305,11 +353,11 @@ class CheckReport:
                     *([row.key] if given else []),
                     definition,
                     num(row.value),
-                    num(row.analytic),
+                    num(row.analytic) + (" (by hand)" if self.kind != "grade" and _by_hand(row) else ""),
                     num(row.numeric),
                     err(row.abs_err),
                     err(row.rel_err),
-                    row.status.upper() if row.status == FAIL else row.status,
+                    _shown_status(row),
                 ]
             )
         return headers, body, numeric_column
@@ -365,7 +413,7 @@ class CheckReport:
                 f"{html.escape(self.stale.advice)}</p></div>"
             )
         headers, body, right = self._columns()
-        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4"}
+        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4", UNANSWERED: "#f0f0f0"}
         out = ['<table class="chainrule-check">', "<thead><tr>"]
         out += [
             f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
@@ -388,6 +436,22 @@ class CheckReport:
         return "".join(out)
 
 
+def _word(name: str) -> str:
+    """A node's name after a ∂, as grade's hints write it: in parentheses unless it is one word."""
+    return name if all(ch.isalnum() or ch in "#_." for ch in name) else f"({name})"
+
+
+def _by_hand(row: CheckRow) -> bool:
+    """Whether the row's grad was set by hand (gradcheck and compare mark it in the grad column)."""
+    return getattr(row.node, "grad_source", "") == "hand"
+
+
+def _shown_status(row: CheckRow) -> str:
+    """A row's status in the table: failures in capitals; grade's rows say right, WRONG or unanswered."""
+    shown = row.verdict
+    return shown.upper() if row.status == FAIL else shown
+
+
 # ---------------------------------------------------------------------------------------------------
 # What gradcheck and compare share
 # ---------------------------------------------------------------------------------------------------
@@ -404,9 +468,21 @@ def require_backward(root: Value, function: str) -> None:
     has 0 there, and a backward from another node leaves d(that node)/d(root). Where the engine
     numbers its backward passes (``grad_pass``), a root whose grad no pass wrote (0) is refused too.
     """
-    never = getattr(root, "grad_pass", None) == 0
+    never = getattr(root, "grad_pass", None) in (0, HAND_SET)
     if root.grad != 1.0 or never:
         held = f"grad {num(root.grad)}, not 1" if root.grad != 1.0 else "a grad that no backward pass wrote"
+        order = topological_order(root)
+        by_hand = [f"{n.label or f'#{i}'}" for i, n in enumerate(order) if getattr(n, "grad_source", "") == "hand"]
+        if by_hand:
+            shown = ", ".join(by_hand[:SHOWN_HAND])
+            raise BackwardNeededError(
+                f"{function}() checks the gradients of a backward pass from this root, and there is none: "
+                f"{describe(root)} has {held}. {len(by_hand)} grad{'s' if len(by_hand) != 1 else ''} of this graph "
+                f"{'were' if len(by_hand) != 1 else 'was'} set by hand ({shown}{', ...' if len(by_hand) > SHOWN_HAND else ''}): "
+                "autograd.check.grade(root) grades those against the true derivatives, with hints. To check the "
+                "engine's own gradients, call root.backward() (after autograd.zero_grad(root): leaves add to what "
+                "they hold)."
+            )
         raise BackwardNeededError(
             f"{function}() needs the gradients of a backward pass from this root, but {describe(root)} has "
             f"{held} (after root.backward() it is exactly 1; a backward from another node leaves "
@@ -462,6 +538,8 @@ def make_row(
     scale = max(abs(analytic), abs(numeric))
     rel_err = abs_err / scale if scale > 0 else abs_err  # NaN stays NaN; 0 when both are 0
     users = tuple(f"{names.name(c)} = {names.definition(c)} (op {c.op!r})" for c in consumers[node])
+    if kind == "gradcheck" and not note and getattr(node, "grad_source", "") == "hand":
+        note = "its grad was set by hand after the backward pass (autograd.check.grade(root) grades hand-set grads)"
     return CheckRow(
         node=node,
         index=names.position[node],

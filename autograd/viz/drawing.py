@@ -11,7 +11,7 @@ from typing import Any, Iterable, Union
 from ..engine import Value
 from .picture import DEFAULT_MAX_NODES, Drawing, plan
 
-__all__ = ["draw"]
+__all__ = ["draw", "draw_dot"]
 
 
 def draw(
@@ -27,12 +27,20 @@ def draw(
     """Draw the computation graph of ``root`` with each node's data and gradient.
 
     Drawing reads the graph and changes nothing in it. Before ``root.backward()`` the grads are drawn
-    as ``grad ?``: no backward pass has computed them yet.
+    as ``grad ?``: no backward pass has computed them yet; grads set by hand are drawn with their number.
 
     Legend:
         * Every value is a rounded box with one line per field: its label (if it has one), ``data``
           and ``grad``, the numbers with ``digits`` significant digits (1e-05 stays 1e-05). A grad that
-          no backward pass has computed yet reads ``grad ?``, in grey italics.
+          no backward pass has computed yet reads ``grad ?``, in grey italics. A grad you set by hand
+          (``v.grad = 4.0`` or ``c._backward()``, ``grad_source == "hand"``) reads ``grad 4 (by hand)``,
+          in violet italics; a collapsed box counts them ("5 grads set (by hand)").
+        * OUT OF DATE (dark orange): when values were changed after the graph was computed (a training
+          step, ``p.data -= ...``) and not replayed, a banner over the drawing says so and what to do
+          (``autograd.replay(root)``, then ``autograd.zero_grad(root); root.backward()``), and each node
+          that no longer matches its operands has a dashed orange border and the line
+          "out of date: now <value its op gives now>" (a box: "n nodes out of date"). The detection is
+          the checker's (``autograd.check.staleness``).
         * Fill colour tells the kind of value: light blue = input (``Value``), amber = parameter
           (``Parameter``), light grey with a dashed border = constant (a plain number in the
           expression, such as the 2 in ``x * 2``), white = intermediate (computed) value.
@@ -55,14 +63,16 @@ def draw(
           with the lines "CHECK FAILED", "analytic ..." and "numeric ..."; a passed check adds the
           line "check ok", any other status "check: <status>". A collapsed box with failures inside
           turns red and lists them.
+          With ``check=grade(root)`` (your hand-set grads graded) a right one adds "right", a wrong
+          one is red with "WRONG" and "true <the true gradient>"; unanswered nodes add nothing.
 
     In SVG every node also has a tooltip naming it, and CSS classes: its role ("input",
-    "parameter", "constant", "operation"), plus "root", "failed", "op" or "box" where they apply.
+    "parameter", "constant", "operation"), plus "root", "failed", "stale", "op" or "box" where they apply.
 
     Args:
         root: the output node; every node it depends on is drawn.
         local_grads: label operand arrows with the local derivatives (``node.local_grads``).
-        check: a gradient-check report, ``autograd.check.gradcheck(...)``: rows with ``.node``,
+        check: a gradient-check report, ``autograd.check.gradcheck(...)`` (or ``grade(...)``): rows with ``.node``,
             ``.analytic``, ``.numeric``, ``.ok`` and ``.status``. Every row's node must be in the graph.
         collapse: draw every scope at this depth as one box: 1 or "layer" for scopes like "L1",
             2 or "neuron" for "L1.n2" (the names follow nn's scope naming). None draws every node.
@@ -82,3 +92,16 @@ def draw(
     """
     return plan(root, local_grads=local_grads, check=check, collapse=collapse, max_nodes=max_nodes,
                 digits=digits, rankdir=rankdir, caller="draw").drawing  # fmt: skip
+
+
+def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", **options: Any) -> Drawing:
+    """micrograd's name for ``draw`` (lecture compatibility): the graph left to right, each value a box
+    with its label, ``data`` and ``grad``, each operation a small node between its operands and its
+    value, as the lecture's ``draw_dot`` draws it. Hand-set grads show their number, marked "(by hand)".
+
+    ``format`` is accepted as the lecture passes it ("svg" or "png"); the drawing renders to either
+    (``.save("graph.png")``). Any other option is ``draw``'s (``local_grads=True``, ``digits=``, ...).
+    """
+    if format not in ("svg", "png"):
+        raise ValueError(f"draw_dot(format=...) takes 'svg' or 'png', got {format!r}; Drawing.save() writes other formats")
+    return draw(root, rankdir=rankdir, **options)

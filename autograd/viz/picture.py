@@ -38,6 +38,8 @@ import graphviz
 
 from . import render as _render
 from . import viewer as _viewer
+from ..check.naming import Names, num
+from ..check.staleness import StaleGraph, find_stale_values
 from ..engine import Value, describe, topological_order
 
 DEFAULT_MAX_NODES = 1500
@@ -61,6 +63,12 @@ UNKNOWN_GREY = "#9a9a9a"
 """The colour of a gradient that no backward pass has computed ("grad ?")."""
 UNKNOWN = "?"
 """What a drawing shows in place of a number that is not computed yet: ``grad ?``."""
+HAND = "(by hand)"
+"""What follows a grad set by hand (``grad_source == "hand"``): ``grad 4 (by hand)``."""
+HAND_COLOUR = "#6a1fb0"
+"""The colour of a grad set by hand (violet, italic)."""
+STALE_COLOUR = "#c2410c"
+"""The colour of the out-of-date warning and of the nodes that no longer match their operands (dark orange)."""
 FONT = "Helvetica"
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 _MAX_OUTPUTS_SHOWN = 3
@@ -80,6 +88,11 @@ def grad_computed(node: Value) -> bool:
     cannot tell, and every grad counts as computed.
     """
     return getattr(node, "grad_pass", None) != 0
+
+
+def grad_by_hand(node: Value) -> bool:
+    """Whether ``node.grad`` was set by hand (``v.grad = ...`` or ``c._backward()``): drawn ``grad 4 (by hand)``."""
+    return getattr(node, "grad_source", None) == "hand"
 
 
 class Drawing:
@@ -195,7 +208,9 @@ def plan(
     if count > max_nodes:
         raise GraphTooLargeError(_too_large_message(order, count, max_nodes, depth, caller))
     checks = _index_report(check, order) if check is not None else {}
-    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {})
+    # The checker's own detection: values changed after the graph was computed (a training step).
+    stale = find_stale_values(Names(order, root))
+    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {}, stale)
     builder.build()
     return builder
 
@@ -319,6 +334,8 @@ class _BoxInfo:
     outputs: list[Value] = field(default_factory=list)
     failed: list[tuple[Value, Any]] = field(default_factory=list)
     has_root: bool = False
+    stale: int = 0  # how many of its nodes are out of date
+    hand: int = 0  # how many of its nodes hold a grad set by hand
 
 
 class _Builder:
@@ -339,8 +356,15 @@ class _Builder:
         digits: int,
         rankdir: str,
         names: dict[Value, str],
+        stale: StaleGraph | None = None,
     ) -> None:
         self.root = root
+        self.stale = stale
+        # what each out-of-date node's op gives now, from its operands' current values
+        self.now: dict[Value, str] = {}
+        if stale is not None:
+            for node in stale.nodes:
+                self.now[node] = _value_now(node)
         self.order = order
         self.boxes = boxes
         self.checks = checks
@@ -395,8 +419,26 @@ class _Builder:
         self._keep_order()
         self._close_frames()
         self._edges()
+        if self.stale is not None:
+            self._stale_banner()
         self.drawing.node_count = _drawn_count(self.order, self.boxes)
         return self.graph
+
+    def _stale_banner(self) -> None:
+        """The warning over a graph whose values no longer follow from each other (set last, so that no
+        frame inherits it as its title)."""
+        n = len(self.stale.nodes)
+        these = f"The {n} nodes marked 'out of date' no longer match their" if n != 1 else (
+            "The node marked 'out of date' no longer matches its")
+        lines = [
+            "OUT OF DATE: values were changed after this graph was computed (as a training step does), so the",
+            "numbers drawn no longer follow from each other, and the grads belong to the old values.",
+            f"{these} operands' values. To draw true numbers:",
+            "autograd.replay(root), then autograd.zero_grad(root); root.backward().",
+        ]
+        label = "".join(_escape(line) + "\\l" for line in lines)  # \l: a left-aligned line
+        self.graph.attr(label=graphviz.nohtml(label), labelloc="t", labeljust="l", fontcolor=STALE_COLOUR,
+                        fontsize="12")  # fmt: skip
 
     def unit(self, node: Value) -> str:
         """The drawn shape a node's value is shown in: its own value node or its scope's box."""
@@ -538,12 +580,17 @@ class _Builder:
         return f"data {self._number(node.data)}"
 
     def grad_line(self, node: Value) -> str:
+        if grad_by_hand(node):
+            return f"grad {self._number(node.grad)} {HAND}"
         return f"grad {self._number(node.grad)}" if grad_computed(node) else f"grad {UNKNOWN}"
 
     def box_line(self, node: Value, data: bool = True, grad: bool = True) -> str:
-        """The line of a box's output: ``L1.n1.a: data 0.232, grad 0.07779`` (``?`` for what is hidden)."""
+        """The line of a box's output: ``L1.n1.a: data 0.232, grad 0.07779`` (``?`` for what is hidden,
+        ``grad 4 (by hand)`` for a grad set by hand)."""
         shown_data = self._number(node.data) if data else UNKNOWN
         shown_grad = self._number(node.grad) if grad and grad_computed(node) else UNKNOWN
+        if grad and grad_by_hand(node):
+            shown_grad += f" {HAND}"
         return f"{self.name(node)}: data {shown_data}, grad {shown_grad}"
 
     def name(self, node: Value) -> str:
@@ -560,11 +607,17 @@ class _Builder:
         fields.append(self.grad_line(node))
         for row in self.checks.get(node, ()):
             fields.extend(self._check_lines(row))
+        if node in self.now:
+            fields.append(f"out of date: {self.now[node]}")
         text = "|".join(_record_field(f) for f in fields)
         return text if self.vertical_fields else "{" + text + "}"
 
     def _check_lines(self, row: Any) -> list[str]:
         status = str(getattr(row, "status", ""))
+        if getattr(row, "kind", "") == "grade":  # your hand-set grad against the true one
+            if status == "unanswered":
+                return []
+            return ["right"] if row.ok else ["WRONG", f"true {self._any(row.numeric)}"]
         if not row.ok:
             why = f" ({status})" if status not in ("", "fail") else ""
             return [f"CHECK FAILED{why}", f"analytic {self._any(row.analytic)}", f"numeric {self._any(row.numeric)}"]
@@ -581,8 +634,12 @@ class _Builder:
         role = node.role
         classes = [role]
         tooltip = describe(node)
-        if not grad_computed(node):
+        if grad_by_hand(node):
+            tooltip += "; grad set by hand (grad_source 'hand'), not by a backward pass"
+        elif not grad_computed(node):
             tooltip += "; grad not computed yet: no backward pass has reached this node"
+        if node in self.now:
+            tooltip += f"; OUT OF DATE: {self.now[node]}"
         style = {
             "shape": "Mrecord",
             "style": "filled,dashed" if role == "constant" else "filled",
@@ -595,6 +652,9 @@ class _Builder:
         if _failed(self.checks.get(node, ())):
             classes.append("failed")
             style.update(fillcolor=FAILED_FILL, color=RED, fontcolor=RED, penwidth="2.5")
+        if node in self.now:
+            classes.append("stale")
+            style.update(color=STALE_COLOUR, penwidth="2.5", style=style["style"] + ",dashed")
         style["class"] = " ".join(classes)
         return style
 
@@ -612,6 +672,10 @@ class _Builder:
                 if node is self.root:
                     entry.has_root = True
                     handed_out.add(node)
+                if node in self.now:
+                    entry.stale += 1
+                if grad_by_hand(node):
+                    entry.hand += 1
             for parent in node.parents:
                 if parent in self.boxes and self.boxes[parent] != box:
                     handed_out.add(parent)
@@ -630,6 +694,10 @@ class _Builder:
             lines.append(self.box_line(node))
         if len(info.outputs) > _MAX_OUTPUTS_SHOWN:
             lines.append(f"(+{len(info.outputs) - _MAX_OUTPUTS_SHOWN} more outputs)")
+        if info.hand:
+            lines.append(f"{info.hand} grad{'s' if info.hand != 1 else ''} set {HAND}")
+        if info.stale:
+            lines.append(f"{info.stale} node{'s' if info.stale != 1 else ''} out of date")
         if info.failed:
             lines.append(f"{len(info.failed)} FAILED CHECK{'S' if len(info.failed) != 1 else ''}")
             for node, row in info.failed[:_MAX_OUTPUTS_SHOWN]:
@@ -651,8 +719,22 @@ class _Builder:
         if info.failed:
             classes.append("failed")
             style.update(fillcolor=FAILED_FILL, color=RED, fontcolor=RED, penwidth="2.5")
+        if info.stale:
+            classes.append("stale")
+            style.update(color=STALE_COLOUR, penwidth="2.5", style="filled,dashed")
         style["class"] = " ".join(classes)
         return style
+
+
+def _value_now(node: Value) -> str:
+    """What an out-of-date node's op gives from its operands' current values: ``now -5``, or why it fails."""
+    from ..engine import recompute
+
+    try:
+        value, _ = recompute(node, [p.data for p in node.parents])
+    except (ArithmeticError, ValueError):
+        return "its op fails at its operands' values now"
+    return f"now {num(value, 4)}"
 
 
 def _name(node: Value) -> str:
@@ -713,7 +795,7 @@ def finish_svg(svg: str) -> str:
     """Graphviz's SVG made easier to read and to script.
 
     * Frame titles are moved after everything else, on a white halo, so no arrow covers them.
-    * A ``grad ?`` line is grey and italic.
+    * A ``grad ?`` line is grey and italic; a ``grad 4 (by hand)`` line violet and italic.
     * Every node and arrow group gets ``data-name`` (its DOT name, ``v3``, ``o3``, ``b0``) or
       ``data-edge`` ("tail head"), which the animation uses to find it.
     """
@@ -739,6 +821,8 @@ def finish_svg(svg: str) -> str:
             continue  # a line of a step-through: each step says whether it is computed yet
         if (text.text or "").endswith(f" {UNKNOWN}") or f" {UNKNOWN}," in (text.text or ""):
             mark_unknown(text)
+        elif (text.text or "").endswith(HAND):
+            mark_hand(text)
     if titles:
         layer = ET.SubElement(graph, f"{_SVG}g", {"class": "frame-titles"})
         for text in titles:
@@ -749,6 +833,12 @@ def finish_svg(svg: str) -> str:
             layer.append(text)
     head, _, _ = svg.partition("<svg")
     return head + ET.tostring(root, encoding="unicode")
+
+
+def mark_hand(text: ET.Element) -> None:
+    """Draw a text line that holds a grad set by hand in violet italics."""
+    text.set("fill", HAND_COLOUR)
+    text.set("font-style", "italic")
 
 
 def mark_unknown(text: ET.Element) -> None:
