@@ -28,6 +28,18 @@ class UsageError(Exception):
 
 
 EXIT_CODES = "exit codes: 0 done, 1 a check failed, 2 bad input or usage, 130 interrupted"
+EXIT_CODES_NO_CHECK = "exit codes: 0 done, 2 bad input or usage, 130 interrupted"
+"""The exit codes of a command that runs no check (draw, animate)."""
+
+
+def _version() -> str:
+    """The installed chainrule's version (from its package metadata), or "unknown"."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chainrule")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scalar reverse-mode automatic differentiation: train, draw and check small graphs.",
         epilog=EXIT_CODES,
     )
+    parser.add_argument("--version", action="version", version=f"chainrule {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -134,7 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (argparse's usage errors exit with 2 themselves)."""
     parser = build_parser()
     _Parser.argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported with the subcommand's usage line (``draw -x**2``), not chainrule's
+        getattr(args, "subcommand_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.run(args) or 0)
     except UsageError as exc:

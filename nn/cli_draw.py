@@ -20,7 +20,7 @@ from pathlib import Path
 from autograd import Value, topological_order
 from autograd.expr import ExpressionError, parse_expression
 
-from .cli import EXIT_CODES, UsageError, parse_values, shorten, show_values, writable_path
+from .cli import EXIT_CODES_NO_CHECK, UsageError, parse_values, shorten, show_values, writable_path
 
 TEXT_FORMATS = ("dot", "gv")
 """Suffixes written as the DOT text itself."""
@@ -39,7 +39,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
             "value. Without -o the DOT text is printed. Put options before EXPR, and -- before an "
             'expression that starts with a minus sign: chainrule draw -o g.svg -- "-x" x=3.'
         ),
-        epilog=f'example: chainrule draw "log(exp(a) + exp(b)) - a" a=1 b=2 -o graph.svg; {EXIT_CODES}',
+        epilog=f'example: chainrule draw "log(exp(a) + exp(b)) - a" a=1 b=2 -o graph.svg; {EXIT_CODES_NO_CHECK}',
     )
     add_expression_arguments(parser)
     parser.add_argument(
@@ -149,7 +149,7 @@ def drawing_of(root: Value, *, local_grads: bool = False, digits: int = 4, max_n
     """``autograd.viz.draw(root, ...)`` with the errors worded for the command line (``--digits``,
     ``--max-nodes``): a UsageError for a bad option or a graph too large to draw."""
     # Imported here so that other chainrule commands do not pay for loading graphviz.
-    from autograd.viz import DEFAULT_MAX_NODES, GraphTooLargeError, draw
+    from autograd.viz import DEFAULT_MAX_NODES, GraphTooLargeError, LayoutTooSlowError, draw
 
     if not 1 <= digits <= 17:
         raise UsageError(f"--digits must be an int from 1 to 17, got {digits}")
@@ -158,6 +158,8 @@ def drawing_of(root: Value, *, local_grads: bool = False, digits: int = 4, max_n
     limit = DEFAULT_MAX_NODES if max_nodes is None else max_nodes
     try:
         return draw(root, local_grads=local_grads, digits=digits, max_nodes=limit)
+    except LayoutTooSlowError as exc:  # few shapes, but arrows that Graphviz would take minutes to route
+        raise UsageError(str(exc)) from None
     except GraphTooLargeError:
         raise UsageError(too_large(root, limit, max_nodes is None)) from None
 

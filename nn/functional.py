@@ -17,8 +17,10 @@ graph again in that case.
 Each function makes its nodes inside ``autograd.scope`` of its own name, so a drawing can group them,
 and labels the nodes a derivation on paper names: the shift ``-max(z)`` (one constant, shared by all
 logits, so its gradient is the sum over the logits: 0 for softmax's outputs and cross entropy),
-each exponential ``exp1``, ``exp2``, ..., their sum ``sum_exp``, its log ``log_sum_exp``, and each
-probability ``p1``, ``p2``, ....
+each shifted logit ``z1-max``, ``z2-max``, ..., each exponential ``exp1``, ``exp2``, ..., their sum
+``sum_exp`` (its running sums ``sum_exp[:2]``, ...), its log ``log_sum_exp``, and each probability
+``p1``, ``p2``, .... Every node a function makes has a name, so a drawing or a caption never shows a
+bare node number.
 """
 
 from __future__ import annotations
@@ -59,11 +61,14 @@ def _as_values(values: object, caller: str) -> list[Value]:
     return out
 
 
-def _sum(values: list[Value]) -> Value:
-    """``values[0] + values[1] + ...`` as a chain of ``+`` nodes."""
+def _sum(values: list[Value], label: str) -> Value:
+    """``values[0] + values[1] + ...`` as a chain of ``+`` nodes, labelled ``label``; the running sums
+    on the way are labelled ``label[:2]``, ``label[:3]``, ... (the sum of the first k terms)."""
     total = values[0]
-    for v in values[1:]:
+    for k, v in enumerate(values[1:], start=2):
         total = total + v
+        total.label = f"{label}[:{k}]"
+    total.label = label
     return total
 
 
@@ -72,7 +77,10 @@ def _shifted(z: list[Value]) -> list[Value]:
     exponent is <= 0)."""
     shift = Constant(-max(v.data for v in z))
     shift.label = "-max(z)"
-    return [v + shift for v in z]
+    shifted = [v + shift for v in z]
+    for s, label in zip(shifted, _numbered("z", len(z))):
+        s.label = f"{label}-max"
+    return shifted
 
 
 @lru_cache(maxsize=64)
@@ -91,8 +99,7 @@ def _exps(shifted: list[Value]) -> list[Value]:
 
 def _log_sum(exps: list[Value]) -> Value:
     """``log(sum_exp)``, with the sum labelled "sum_exp" and its log "log_sum_exp"."""
-    total = _sum(exps)
-    total.label = "sum_exp"
+    total = _sum(exps, "sum_exp")
     out = total.log()
     out.label = "log_sum_exp"
     return out
@@ -108,8 +115,7 @@ def softmax(values: Sequence[Value | Number]) -> list[Value]:
     z = _as_values(values, "softmax")
     with scope("softmax"):
         exps = _exps(_shifted(z))
-        total = _sum(exps)
-        total.label = "sum_exp"
+        total = _sum(exps, "sum_exp")
         probs = [e / total for e in exps]
     for p, label in zip(probs, _numbered("p", len(probs))):
         p.label = label
@@ -134,6 +140,7 @@ def log_softmax(values: Sequence[Value | Number]) -> list[Value]:
     with scope("log_softmax"):
         shifted = _shifted(z)
         neg_log_total = -_log_sum(_exps(shifted))
+        neg_log_total.label = "-log_sum_exp"
         out = [s + neg_log_total for s in shifted]
     for v, label in zip(out, _numbered("log_p", len(out))):
         v.label = label
@@ -197,7 +204,7 @@ def binary_cross_entropy(logit: Value | Number, target: int) -> Value:
         (s,) = _as_values([logit], "binary_cross_entropy")
     t = _check_target(target, 2)
     with scope("binary_cross_entropy"):
-        loss = cross_entropy([Value(0.0), s], t)
+        loss = cross_entropy([Value(0.0, "logit0"), s], t)
     loss.label = "binary_cross_entropy"
     return loss
 
@@ -219,7 +226,11 @@ def hinge(score: Value | Number, target: int) -> Value:
         (s,) = _as_values([score], "hinge")
     y = 2.0 * _check_target(target, 2) - 1.0
     with scope("hinge"):
-        loss = (1.0 + s * -y).relu()
+        margin = s * -y
+        margin.label = "-y*s"
+        inside = 1.0 + margin
+        inside.label = "1-y*s"
+        loss = inside.relu()
     loss.label = "hinge"
     return loss
 
@@ -233,8 +244,18 @@ def _residuals(predicted: Sequence[Value | Number], observed: Sequence[Value | N
     for i, (o, pi) in enumerate(zip(observed, p)):
         if not isinstance(o, (Value, numbers.Real)) or isinstance(o, bool):
             raise TypeError(f"{caller}() observed values must be Values or real numbers, got {type(o).__name__} at index {i}")
-        residuals.append(o - pi)  # observed - predicted
+        r = o - pi  # observed - predicted
+        r.label = f"r{i + 1}"
+        residuals.append(r)
     return residuals
+
+
+def _squares(residuals: list[Value]) -> list[Value]:
+    """Each residual squared, labelled "r1**2", "r2**2", ..."""
+    squares = [r**2 for r in residuals]
+    for sq, r in zip(squares, residuals):
+        sq.label = f"{r.label}**2"
+    return squares
 
 
 def ssr(predicted: Sequence[Value | Number], observed: Sequence[Value | Number]) -> Value:
@@ -243,7 +264,7 @@ def ssr(predicted: Sequence[Value | Number], observed: Sequence[Value | Number])
     ``observed`` may hold plain numbers (constants of the graph) or Values. The lengths must match.
     """
     with scope("ssr"):
-        out = _sum([r**2 for r in _residuals(predicted, observed, "ssr")])
+        out = _sum(_squares(_residuals(predicted, observed, "ssr")), "ssr")
     out.label = "ssr"
     return out
 
@@ -251,7 +272,7 @@ def ssr(predicted: Sequence[Value | Number], observed: Sequence[Value | Number])
 def mse(predicted: Sequence[Value | Number], observed: Sequence[Value | Number]) -> Value:
     """The mean squared error ``ssr(predicted, observed) / n``, labelled "mse"."""
     with scope("mse"):
-        squares = [r**2 for r in _residuals(predicted, observed, "mse")]
-        out = _sum(squares) * (1.0 / len(squares))
+        squares = _squares(_residuals(predicted, observed, "mse"))
+        out = _sum(squares, "ssr") * (1.0 / len(squares))
     out.label = "mse"
     return out

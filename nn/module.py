@@ -5,7 +5,9 @@ activation. Every weight and bias is an ``autograd.Parameter`` whose label says 
 ``L2.n1.w3`` is layer 2, neuron 1, the weight on input 3 (all counted from 1), and ``L2.n1.b`` its
 bias. A neuron's nodes are made inside ``autograd.scope("L2")`` and ``scope("n1")``, so every node
 it creates has ``.scope == "L2.n1"`` and a drawing can group a layer's and a neuron's nodes. The
-pre-activation sum is labelled ``L2.n1.z`` and the activation's output ``L2.n1.a``.
+pre-activation sum is labelled ``L2.n1.z`` and the activation's output ``L2.n1.a``; on the way, each
+product ``w3 * x3`` is ``L2.n1.wx3`` and each running sum ``b + w1*x1 + ... + w3*x3`` is ``L2.n1.z[:3]``,
+so every node a network makes has a name.
 
 The matrix view (``Layer.weights()``, ``Layer.set_weights(W, b)``, ...) reads and writes the same
 numbers as numpy arrays laid out ``nin x nout``, so that a layer computes ``z = x @ W + b`` for a
@@ -221,6 +223,8 @@ class Neuron(Module):
             self.b: Parameter = Parameter(0.0, f"{name}.b")
         # Computed once here so that a forward pass formats no strings.
         self._scope = name.rsplit(".", 1)[-1]
+        # w_i * x_i is "L1.n2.wx3"; the running sum b + w1*x1 + ... + wi*xi is "L1.n2.z[:3]".
+        self._term_labels = [(f"{name}.wx{i}", f"{name}.z[:{i}]") for i in range(1, self.nin + 1)]
         self._z_label = f"{name}.z"
         self._a_label = f"{name}.a"
         self._activate = _ACTIVATION_METHODS[self.activation]
@@ -230,8 +234,11 @@ class Neuron(Module):
         _check_inputs(x, self.nin, f"neuron {self.name}")
         with scope(self._scope):
             z = self.b
-            for wi, xi in zip(self.w, x):
-                z = z + wi * xi
+            for wi, xi, (term_label, sum_label) in zip(self.w, x, self._term_labels):
+                term = wi * xi
+                term.label = term_label
+                z = z + term
+                z.label = sum_label
             z.label = self._z_label
             if self._activate is None:
                 return z

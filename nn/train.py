@@ -16,6 +16,7 @@ import contextlib
 import gc
 import numbers
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -166,6 +167,13 @@ def _progress_bar_class() -> tuple[type, bool]:
     return tqdm, tqdm.__module__.startswith("tqdm.notebook")
 
 
+def _in_jupyter_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook in Jupyter, VS Code, nbconvert --execute)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 @contextlib.contextmanager
 def _cyclic_gc_paused():
     """Switch off CPython's cyclic garbage collector for the block, and back on after it if it was on.
@@ -229,7 +237,9 @@ def fit(
         test_data: ``(X_test, y_test)`` to measure after every epoch, or None.
         progress: show a progress bar (tqdm: a widget in notebooks that have ipywidgets, text
             elsewhere). With the widget, ``fit`` also prints one summary line at the end, since a
-            widget does not survive a notebook's export to HTML; the text bar's last line stays.
+            widget does not survive a notebook's export to HTML; the text bar's last line stays. In
+            a notebook without ipywidgets there is no bar, only that summary line (a text bar's
+            updates would each be a red stderr line in the exported notebook).
         loss: "cross_entropy" (default) or "hinge" (one-output models; see ``LOSSES``).
 
     Every argument is checked before the first update, so a bad one leaves the model untouched.
@@ -255,12 +265,15 @@ def fit(
     rng = make_rng(seed, "fit")
 
     tqdm, is_widget = _progress_bar_class()
+    # In a kernel without ipywidgets a text bar's every update is a stderr message, which a notebook
+    # exported as run (nbconvert --execute) shows as 16-25 red lines: print one line at the end instead.
+    one_line = progress and not is_widget and _in_jupyter_kernel()
 
     history = History(loss=loss)
     n = len(rows)
     started = time.perf_counter()
     with _cyclic_gc_paused():
-        bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
+        bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress or one_line)
         for _ in bar:
             order = rng.permutation(n).tolist()
             loss_sum = 0.0
@@ -288,10 +301,10 @@ def fit(
                 history.test_loss.append(test_loss)
                 history.test_accuracy.append(test_acc)
                 status["test_acc"] = f"{test_acc:.3f}"
-            if progress:
+            if progress and not one_line:
                 bar.set_postfix(status, refresh=False)
         bar.close()
-    if progress and is_widget:
+    if progress and (is_widget or one_line):
         print(_summary(history, time.perf_counter() - started))
     return history
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -165,11 +166,41 @@ def test_collapsed_boxes_fill_in_their_outputs_step_by_step():
     anim = animate(E, collapse="neuron")
     box = next(name for name, lines in frame_texts(anim, 0).items() if name.startswith("b"))
     assert frame_texts(anim, 0)[box][-1] == "L1.n1.a: data ?, grad ?"
-    forward = next(s.index for s in anim.steps if s.kind == "forward" and s.node is a)
-    assert frame_texts(anim, forward)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad ?"
-    backward = next(s.index for s in anim.steps if s.kind == "backward" and s.node is a)
-    assert frame_texts(anim, backward)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad {g4(a.grad)}"
-    assert "(inside L1.n1)" in anim.steps[backward].text
+    # A collapsed box is one step forward and one step backward (issue 21), not one per node inside.
+    assert [(s.kind, s.box) for s in anim.steps] == [
+        ("start", None), ("forward", "L1.n1"), ("forward", None),
+        ("backward", None), ("backward", None), ("backward", "L1.n1")]  # E, the constant 3, the box
+    forward, backward = anim.steps[1], anim.steps[5]
+    product = a.parents[0]
+    assert forward.nodes == (product, a) and backward.nodes == (a, product, product.parents[1], x)
+    assert frame_texts(anim, 1)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad ?"
+    assert frame_texts(anim, 5)[box][-1] == f"L1.n1.a: data {g4(a.data)}, grad {g4(a.grad)}"
+    assert f"L1.n1.a = tanh(#2) = tanh({g4(product.data)}) = {g4(a.data)}" in forward.text
+    # every gradient of the box, each as its chain-rule sum with the numbers
+    assert f"∂E/∂L1.n1.a = ∂E/∂E · ∂E/∂L1.n1.a = 1 · 3 = {g4(a.grad)}" in backward.text
+    assert f"∂E/∂x = ∂E/∂#2 · ∂#2/∂x = {g4(product.grad)} · 2 = {g4(x.grad)}" in backward.text
+
+
+def test_steps_of_a_collapsed_network_are_one_per_box_in_an_order_that_respects_the_graph():
+    import nn
+
+    model = nn.MLP(2, [3, 2], seed=0)
+    loss = nn.cross_entropy(model([Value(0.5), Value(-1.0)]), 1)
+    loss.backward()
+    full, boxed = animate(loss), animate(loss, collapse="neuron")
+    assert len(boxed) < len(full) / 3
+    boxes = [s.box for s in boxed.steps if s.kind == "forward" and s.box]
+    assert sorted(boxes) == ["L1.n1", "L1.n2", "L1.n3", "L2.n1", "L2.n2"]  # each box once
+    done: set = set()
+    for step in boxed.steps[1:]:
+        if step.kind == "forward":
+            assert all(p in done or p.is_leaf or p in step.nodes for n in step.nodes for p in n.parents)
+            done.update(step.nodes)
+    assert sum(len(s.nodes) for s in boxed.steps if s.kind == "backward") == len(topological_order(loss))
+    # the step limit counts the steps made: a collapsed network fits where the node-by-node one does not
+    with pytest.raises(GraphTooLargeError, match=f"would take {len(full)} steps.*collapse='neuron'"):
+        animate(loss, max_steps=len(boxed))
+    assert len(animate(loss, collapse="neuron", max_steps=len(boxed))) == len(boxed)
 
 
 def test_saving_writes_one_self_contained_page_or_one_frame(tmp_path):
@@ -182,13 +213,13 @@ def test_saving_writes_one_self_contained_page_or_one_frame(tmp_path):
     assert anim.save(tmp_path / "step.svg", step=3).read_text().startswith("<svg")
     png = anim.save(tmp_path / "step.png", step=-1).read_bytes()
     assert png.startswith(b"\x89PNG")
-    with pytest.raises(ValueError, match=r"saves as \.html .* not 'gif'"):
-        anim.save(tmp_path / "a.gif")
+    with pytest.raises(ValueError, match=r"saves as \.html, \.gif or \.pdf .* not 'jpg'"):
+        anim.save(tmp_path / "a.jpg")
     with pytest.raises(IndexError, match=f"steps 0 to {len(anim) - 1}"):
         anim.svg(len(anim))
     with pytest.raises(TypeError, match="step must be an int"):
         anim.svg(1.5)
-    assert not (tmp_path / "a.gif").exists()
+    assert not (tmp_path / "a.jpg").exists()
 
 
 def test_animate_needs_a_backward_pass_and_refuses_what_is_too_long():
@@ -227,3 +258,93 @@ def test_repr_and_jupyter_output():
     html = anim._repr_html_()
     assert html.startswith('<div class="cr-view cr-anim" id="cr-anim-') and html.count("<svg") == 1
     assert "step-through needs JavaScript" in html  # shown only where scripts do not run
+
+
+def test_a_caption_shows_every_term_and_a_sum_of_exactly_those_terms():
+    """Issue 21: x1 of the iris network has 8 terms; the caption showed 6, then "… and 2 more terms"
+    and a total the shown terms did not add up to."""
+    x = Value(0.5, label="x")
+    ws = [Value(0.1 * (i + 1), label=f"w{i + 1}") for i in range(8)]
+    E = sum((x * w for w in ws), Value(0.0, label="zero"))
+    E.label = "E"
+    E.backward()
+    anim = animate(E)
+    step = next(s for s in anim.steps if s.kind == "backward" and s.node is x)
+    lines = step.text.splitlines()
+    assert sum(line.startswith("via ") for line in lines) == 8 and "more terms" not in step.text
+    total_line = next(line for line in lines if line.startswith("∂E/∂x = ") and " + " in line)
+    summed, total = total_line.removeprefix("∂E/∂x = ").rsplit(" = ", 1)
+    shown = [float(t.strip("()")) for t in summed.split(" + ")]
+    assert len(shown) == 8 and math.isclose(sum(shown), float(total), rel_tol=1e-3) and float(total) == float(g4(x.grad))
+
+
+def test_rich_display_carries_a_static_svg_beside_the_html():
+    """Issue 21: static viewers (GitHub, nbviewer, VS Code's frames) drop scripts and iframes; every
+    drawing and step-through also carries image/svg+xml (the step-through's last step)."""
+    from autograd.viz import draw
+
+    E, nodes = readme_example()
+    anim = animate(E)
+    bundle = anim._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "image/svg+xml", "text/plain"}
+    assert bundle["image/svg+xml"] == anim.svg(len(anim) - 1) and bundle["image/svg+xml"].startswith("<svg")
+    assert f"grad {g4(nodes['w'].grad)}" in bundle["image/svg+xml"] and "grad ?" not in bundle["image/svg+xml"]
+    drawing = draw(E)
+    bundle = drawing._repr_mimebundle_()
+    assert bundle["image/svg+xml"] == drawing.svg() and "<svg" in bundle["text/html"]
+    for text in bundle.values():
+        assert not re.search(r"(src|href)=\"(?!#)|https?://(?!www\.w3\.org/)", text)  # nothing from elsewhere
+
+
+def test_save_gif_and_pdf_one_frame_or_page_per_step_with_its_caption(tmp_path, monkeypatch):
+    """Issue 21: slides and handouts. Pillow reads back what was written: as many frames (pages) as
+    steps, all of one size, each different; without Pillow a clear ImportError and no file."""
+    Image = pytest.importorskip("PIL.Image")
+    from autograd.viz import export
+
+    x = Value(0.5, label="x")
+    E = (x * 3.0).tanh()
+    E.label = "E"
+    E.backward()
+    anim = animate(E)
+    gif = anim.save(tmp_path / "backprop.gif")
+    with Image.open(gif) as image:
+        assert image.format == "GIF" and image.n_frames == len(anim) and image.info.get("loop") == 0
+        frames = []
+        for k in range(image.n_frames):
+            image.seek(k)
+            frames.append(image.convert("RGB").tobytes())
+    assert len(set(frames)) == len(anim)  # every step looks different (its highlight and caption)
+    pdf = anim.save(tmp_path / "handout.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")
+    assert data.count(b"/Type /Page ") == len(anim) and f"/Count {len(anim)}".encode() in data
+    assert len(data) < 120_000 * len(anim)  # lossless, compressed (Pillow's writer made 6 MB a page)
+    assert set(re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", data)) == {(b"841.92", b"595.20")}  # A4
+    # the caption that is drawn on each frame: every line of the step's text, wrapped, nothing cut
+    lines = export._caption_lines(anim, len(anim) - 1, export.GIF_LAYOUT)
+    assert lines[0][0].startswith(f"Step {len(anim) - 1} of {len(anim) - 1}") and lines[0][1]
+    assert " ".join(t.strip() for t, _ in lines).count("Done: every gradient is computed.") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop.gif", "handout.pdf"]  # no temporary left
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
+    with pytest.raises(ImportError, match=r"needs Pillow.*pip install \"chainrule\[export\]\""):
+        anim.save(tmp_path / "other.gif")
+    assert not (tmp_path / "other.gif").exists()
+
+
+def test_a_network_sized_handout_shows_the_part_around_the_steps_node():
+    from autograd.viz import export
+
+    xs = [Value(0.1 * i, label=f"x{i}") for i in range(40)]
+    E = sum((v * v for v in xs), Value(0.0, label="zero"))
+    E.label = "E"
+    E.backward()
+    anim = animate(E)
+    k = next(s.index for s in anim.steps if s.kind == "backward" and s.node is xs[5])
+    frame = export._frame(anim, k, [("caption", True)], export.PDF_LAYOUT, 1240)
+    picture = ET.fromstring(frame).find("{http://www.w3.org/2000/svg}svg")
+    shown = [float(v) for v in picture.get("viewBox").split()]
+    whole = [float(v) for v in ET.fromstring(anim.svg(k)).get("viewBox").split()]
+    assert shown[2] < whole[2]  # a part, at a readable size
+    centre = export._focus(anim, k, ET.fromstring(anim.svg(k)), tuple(whole))
+    assert shown[0] <= centre[0] <= shown[0] + shown[2] and shown[1] <= centre[1] <= shown[1] + shown[3]

@@ -290,3 +290,100 @@ def test_a_hand_set_leaf_grad_is_shown_marked_in_the_step_through(watched, tmp_p
     assert "set by hand after the backward pass" in shown(root)["caption"]
     set_slider(root, 0)
     assert root.locator(grad_line).evaluate(hand) is False
+
+
+def _iris_step_through(collapse=None):  # noqa: ANN001, ANN202
+    import nn
+
+    model = nn.MLP(4, [8, 3], activation="sigmoid", seed=0)
+    xs = [Value(v, label=f"x{i}") for i, v in enumerate([5.1, 3.5, 1.4, 0.2], start=1)]
+    loss = nn.cross_entropy(model(xs), 0)
+    loss.backward()
+    return animate(loss, collapse=collapse), xs
+
+
+def _geometry(page, root) -> dict:  # noqa: ANN001
+    """Where the frame, its visible part, the caption and the highlighted shape are, in the window."""
+    return root.evaluate(
+        """root => {
+            const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+            const c = root.querySelector('.cr-current'), cap = root.querySelector('.cr-caption');
+            return {frame: box(root.querySelector('.cr-frame')), node: c && box(c), caption: box(cap),
+                    captionScrolls: cap.scrollHeight > cap.clientHeight, window: window.innerHeight};
+        }"""
+    )
+
+
+def test_a_network_step_through_keeps_its_node_in_view_its_caption_in_place_and_every_term(watched, tmp_path):
+    """Issue 21: at step 328 of the iris step-through x1 sat cut off at the bottom edge; the picture
+    jumped as captions changed height; x1's caption showed 6 of its 8 terms."""
+    anim, xs = _iris_step_through()
+    page = watched.page
+    page.goto(anim.save(tmp_path / "iris.html").as_uri())
+    root = page.locator(".cr-anim")
+    # every step, in the page: the highlighted shape wholly inside what the window shows of the frame
+    report = root.evaluate(
+        """root => {
+            const slider = root.querySelector('[data-act=slider]'), out = {cut: [], tops: new Set(), captions: new Set()};
+            for (let k = 1; k <= +slider.max; k++) {
+                slider.value = k; slider.dispatchEvent(new Event('input'));
+                const f = root.querySelector('.cr-frame').getBoundingClientRect();
+                const c = root.querySelector('.cr-current').getBoundingClientRect();
+                const cap = root.querySelector('.cr-caption').getBoundingClientRect();
+                const bottom = Math.min(f.bottom, window.innerHeight);
+                if (c.left < f.left || c.right > f.right || c.top < f.top || c.bottom > bottom) out.cut.push(k);
+                out.tops.add(Math.round(f.top)); out.captions.add(Math.round(cap.top) + ',' + Math.round(cap.height));
+            }
+            return {cut: out.cut, tops: out.tops.size, captions: out.captions.size};
+        }"""
+    )
+    assert report == {"cut": [], "tops": 1, "captions": 1}  # always in view; nothing moves from step to step
+    k = step_of(anim, "backward", xs[0])
+    set_slider(root, k)
+    caption = shown(root)["caption"]
+    assert caption.count("via ") == 8 and "more terms" not in caption
+    assert _geometry(page, root)["captionScrolls"]  # the rest is a scroll inside the caption away
+    total = next(line for line in caption.splitlines() if line.startswith("∂cross_entropy/∂x1 = ") and " + " in line)
+    assert total.count(" + ") == 7 and total.endswith(f"= {g4(xs[0].grad)}")
+
+
+def test_a_collapsed_step_through_has_one_step_per_box_in_the_browser(watched, tmp_path):
+    anim, xs = _iris_step_through("neuron")
+    full, _ = _iris_step_through()
+    assert len(anim) < len(full) / 5  # 48 steps, not 333
+    page = watched.page
+    page.goto(anim.save(tmp_path / "iris.html").as_uri())
+    root = page.locator(".cr-anim")
+    box_step = next(s for s in anim.steps if s.kind == "backward" and s.box == "L1.n4")
+    set_slider(root, box_step.index)
+    now = shown(root)
+    assert len(now["current"]) == 1 and now["current"][0].startswith("b")
+    assert "box L1.n4 forms the gradients of its 14 nodes" in now["caption"]
+    assert len(now["sources"]) == 3  # the three neurons of L2 that read L1.n4.a
+
+
+def test_without_javascript_a_step_through_shows_its_last_step_and_a_drawing_its_svg(browser, tmp_path):
+    """Issue 21: static viewers and exports (nbconvert's HTML opened with scripts off) show the last
+    step with its caption and the note, no dead controls; a drawing's SVG shows as it is."""
+    from autograd.viz import viewer
+
+    E, nodes = readme_example()
+    anim = animate(E)
+    drawing = draw(E)
+    bundle_a, bundle_d = anim._repr_mimebundle_(), drawing._repr_mimebundle_()
+    body = bundle_a["text/html"] + bundle_d["text/html"] + f'<div id="bare">{bundle_d["image/svg+xml"][bundle_d["image/svg+xml"].index("<svg"):]}</div>'
+    path = tmp_path / "static.html"
+    path.write_text(viewer.page("static", body), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(path.as_uri())
+        root = page.locator(".cr-anim")
+        assert root.locator(".cr-static-note").is_visible() and root.locator(".cr-controls").is_hidden()
+        caption = root.locator(".cr-caption").inner_text()
+        assert caption.startswith(f"Step {len(anim) - 1} of {len(anim) - 1}") and "Done: every gradient is computed." in caption
+        texts = root.locator("svg text").all_text_contents()
+        assert f"grad {g4(nodes['x'].grad)}" in texts and "grad ?" not in texts
+        assert page.locator("#bare svg").bounding_box()["width"] > 100  # the plain SVG a static viewer shows
+    finally:
+        context.close()

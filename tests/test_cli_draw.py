@@ -125,3 +125,27 @@ def test_an_unwritable_output_path_is_a_usage_error(tmp_path, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "the directory" in err and "does not exist" in err
+
+
+def test_small_cli_gaps_version_subcommand_usage_and_draws_exit_codes(capsys):
+    """Issue 21: ``--version``; ``draw -x**2`` printed chainrule's usage instead of draw's; draw's help
+    listed an exit code for a failed check though draw runs none."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and re.fullmatch(r"chainrule \d+\.\d+\S*\n", capsys.readouterr().out)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["draw", "-x**2", "x=3"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("usage: chainrule draw ") and 'draw -- "-x**2"' in err
+    with pytest.raises(SystemExit):
+        main(["draw", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "exit codes: 0 done, 2 bad input or usage" in help_text and "check failed" not in help_text
+
+
+def test_a_long_product_is_refused_at_once_with_how_to_show_less(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["draw", "*".join(["x"] * 600), "x=1.0001", "-o", str(tmp_path / "p.svg")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "too long to lay out" in err and "x ** n" in err
+    assert not (tmp_path / "p.svg").exists()

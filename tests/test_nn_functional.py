@@ -317,3 +317,30 @@ def test_the_nodes_a_derivation_names_are_labelled_and_the_shift_is_one_constant
     p = nn.softmax(values(0.0, LN2, LN3))
     softmax_labels = {n.label for n in topological_order(p[0]) if n.label}
     assert {"-max(z)", "exp1", "exp3", "sum_exp", "p1"} <= softmax_labels
+
+
+def test_every_node_nn_makes_has_a_name() -> None:
+    """A drawing or a caption of an nn graph never shows a bare ``#142``: every computed node and every
+    leaf nn makes is labelled (issue 21); the shifted logits are z1-max, ..., running sums sum_exp[:2]."""
+    z = values(1.0, 2.0, 0.5)
+    s = Value(0.3, label="s")
+    model = nn.MLP(2, [3, 2], seed=0)
+    losses = {
+        "cross_entropy": nn.cross_entropy(z, 1),
+        "softmax": nn.softmax(z)[0],
+        "log_softmax": nn.log_softmax(z)[2],
+        "logsumexp": nn.logsumexp(z),
+        "binary_cross_entropy": nn.binary_cross_entropy(s, 1),
+        "hinge": nn.hinge(s, 0),
+        "ssr": nn.ssr(z, [1, 2, 3]),
+        "mse": nn.mse(z, [1, 2, 3]),
+        "mlp": nn.cross_entropy(model([Value(1.0), Value(2.0)]), 0),
+    }
+    for name, loss in losses.items():
+        unnamed = [f"{n.op} of {[p.label for p in n.parents]}" for n in topological_order(loss)
+                   if not n.label and n.role != "constant"]  # fmt: skip
+        assert unnamed == [], f"{name} makes unnamed nodes: {unnamed}"
+    labels = {n.label for n in topological_order(losses["cross_entropy"])}
+    assert {"z1-max", "z2-max", "z3-max", "sum_exp[:2]", "sum_exp"} <= labels
+    neuron = {n.label for n in topological_order(losses["mlp"]) if n.scope == "L1.n1"}
+    assert {"L1.n1.wx1", "L1.n1.wx2", "L1.n1.z[:1]", "L1.n1.z", "L1.n1.a"} <= neuron

@@ -192,7 +192,21 @@ def test_a_widget_bar_is_followed_by_a_summary_line_that_survives_export(iris_sp
     assert capsys.readouterr().out == ""  # a text bar keeps its own last line
 
 
+def test_in_a_notebook_without_ipywidgets_fit_prints_one_line_and_nothing_red(iris_split, capsys, monkeypatch) -> None:
+    """Issue 21: a text bar's updates became 16-25 red stderr lines in a notebook exported as run."""
+    from tqdm.std import tqdm
+
+    X_train, X_test, y_train, y_test = iris_split
+    monkeypatch.setattr(nn.train, "_progress_bar_class", lambda: (tqdm, False))
+    monkeypatch.setattr(nn.train, "_in_jupyter_kernel", lambda: True)
+    history = nn.fit(nn.MLP(4, [3], seed=0), X_train[:8], y_train[:8], epochs=3)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.count("\n") == 1 and captured.out.startswith("fit: 3 epochs in ")
+    assert f"loss {history.train_loss[-1]:.4f}" in captured.out
+
+
 def test_outside_a_notebook_the_bar_is_text() -> None:
+    assert not nn.train._in_jupyter_kernel()
     tqdm_class, is_widget = nn.train._progress_bar_class()
     assert not is_widget and not tqdm_class.__module__.startswith("tqdm.notebook")
 

@@ -55,7 +55,7 @@ def test_routes_that_cannot_run_say_why():
         assert (route in report.routes) != (route in report.not_run)
     if not has("torch"):
         assert report.not_run["torch"] == "torch is not installed"
-    assert "by hand" in report.not_run  # nothing was set by hand here (or no marker yet)
+    assert report.not_run["by hand"] == "no grad of these nodes was set by hand"
     for route, why in report.not_run.items():
         assert f"{route} not run: {why}" in report.summary
 
@@ -140,3 +140,18 @@ def test_cli_check_routes_prints_the_table():
     assert math.isclose(backward, softmax_a - 1, rel_tol=1e-9) and math.isclose(forward, softmax_a - 1, rel_tol=1e-9)
     assert "central difference" in result.stdout and "routes of f" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_grads_set_by_hand_are_a_route_right_and_wrong():
+    """The lecture's way: set each grad by hand, then see it beside every other route."""
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    y = x * w
+    y.label = "y"
+    x.grad = -3.0  # right: dy/dx = w
+    report = routes(y)
+    assert "by hand" in report.routes and report.ok
+    assert dict(report["x"].routes)["by hand"] == -3.0 and math.isnan(dict(report["w"].routes)["by hand"])
+    w.grad = 5.0  # wrong: dy/dw = x = 2
+    report = routes(y)
+    assert not report.ok and report["w"].status == "fail" and "by hand" in report["w"].note
+    assert x.grad == -3.0 and w.grad == 5.0  # routes wrote no grad

@@ -486,7 +486,8 @@ def test_jupyter_shows_a_drawing_fitted_to_the_cell_with_ids_of_its_own(no_dot):
     E, a, b = logsumexp_minus_a()
     drawing = draw(E)
     data, _ = formatters.DisplayFormatter().format(drawing)
-    assert set(data) == {"text/html", "text/plain"}  # one copy of the SVG, not two
+    # the HTML frame for Jupyter, and the bare SVG for viewers that drop HTML and scripts (issue 21)
+    assert set(data) == {"text/html", "image/svg+xml", "text/plain"} and data["image/svg+xml"] == drawing.svg()
     page = data["text/html"]
     svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
     assert {"a", "b", "E", "data 1", "exp", "log"} <= set(svg_texts(svg))
@@ -731,3 +732,93 @@ def test_png_errors_say_what_to_install_and_write_nothing(monkeypatch, tmp_path)
         render_module.svg_to_png("<svg xmlns='http://www.w3.org/2000/svg' width='0' height='0'/>")
     with pytest.raises(ValueError, match="scale must be"):
         render_module.svg_to_png(drawing.svg(), scale=0)
+
+
+def test_a_network_sized_png_is_scaled_to_at_most_max_png_pixels():
+    """The 202-node iris loss at scale 2 was 100 megapixels and took 9-18 s to rasterize (issue 21):
+    a PNG larger than MAX_PNG_PIXELS is drawn at the scale that fits, a small one keeps scale 2."""
+    big = '<svg xmlns="http://www.w3.org/2000/svg" width="4369pt" height="3274pt"><rect width="9" height="9"/></svg>'
+    png = render_module.svg_to_png(big)
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width * height <= render_module.MAX_PNG_PIXELS
+    assert abs(width / height - 4369 / 3274) < 0.01 and width > 3000  # the same picture, smaller
+    small = '<svg xmlns="http://www.w3.org/2000/svg" width="300pt" height="200pt"><rect width="9" height="9"/></svg>'
+    png = render_module.svg_to_png(small)
+    assert int.from_bytes(png[16:20], "big") == 800  # 300 pt = 400 px, at scale 2
+    with pytest.raises(ValueError, match="max_pixels must be"):
+        render_module.svg_to_png(small, max_pixels=0)
+
+
+def _product(n: int) -> Value:
+    x = Value(1.0001, label="x")
+    p = x
+    for _ in range(n - 1):
+        p = p * x
+    return p
+
+
+def test_a_long_product_is_laid_out_quickly_or_refused_at_once_never_a_silent_hang():
+    """Issue 21: x * x * ... * x with 100 factors took Graphviz over a minute, 600 did not finish in
+    13 minutes. Its cost is the arrows from x that run past every step: about n**2 bends."""
+    from autograd.viz import MAX_LAYOUT_COST, QUICK_LAYOUT_COST, LayoutTooSlowError, layout_cost
+
+    assert layout_cost(3, [("a", "b"), ("b", "c"), ("a", "c")]) == 3 + 1  # a -> c runs past b's rank
+    assert layout_cost(3, [("k", "c"), ("a", "b"), ("b", "c")]) == 3  # a leaf stands just before its use
+    assert draw(_product(20)).layout == "full"
+    quick = draw(_product(100))
+    assert quick.layout == "quick" and "mclimit=0.1" in quick.source and "nslimit=1" in quick.source
+    with pytest.raises(LayoutTooSlowError, match=r"(?s)too long to lay out.*x \*\* n.*collapse=1"):
+        draw(_product(600))
+    assert QUICK_LAYOUT_COST < 99 + 100 * 99 < MAX_LAYOUT_COST < 1199 + 600 * 599
+    # a network's loss keeps the full layout
+    import nn
+
+    model = nn.MLP(4, [8, 3], seed=0)
+    assert draw(nn.cross_entropy(model([Value(0.1 * i) for i in range(4)]), 0)).layout == "full"
+
+
+def _bbox(group: ET.Element) -> tuple[float, float, float, float] | None:
+    """The bounding box of a node's outline (polygons, paths, ellipses) in SVG coordinates."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for shape in group.iter():
+        if shape.tag in (f"{SVG_NS}polygon", f"{SVG_NS}path", f"{SVG_NS}polyline"):
+            numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", shape.get("points") or shape.get("d") or "")]
+            xs += numbers[0::2]
+            ys += numbers[1::2]
+        elif shape.tag == f"{SVG_NS}ellipse":
+            cx, cy, rx, ry = (float(shape.get(a)) for a in ("cx", "cy", "rx", "ry"))
+            xs += [cx - rx, cx + rx]
+            ys += [cy - ry, cy + ry]
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
+def _text_bbox(text: ET.Element) -> tuple[float, float, float, float]:
+    """A generous estimate of a text's box: Helvetica's digits are 0.556 em wide."""
+    x, y, size = float(text.get("x")), float(text.get("y")), float(text.get("font-size", 14))
+    width = len(text.text or "") * size * 0.556
+    left = {"middle": x - width / 2, "end": x - width}.get(text.get("text-anchor", "start"), x)
+    return left, y - 0.75 * size, left + width, y + 0.2 * size
+
+
+def _overlap(a, b, pad: float = 0.5) -> bool:  # noqa: ANN001
+    return a[0] < b[2] - pad and b[0] < a[2] - pad and a[1] < b[3] - pad and b[1] < a[3] - pad
+
+
+def test_local_derivatives_on_arrows_touch_no_box_and_no_other_label():
+    """Issue 21: with frames, the local derivatives were xlabels, placed after the layout on top of
+    boxes (57 of the iris network's 248 sat on a node: ``0.4203`` beside ``data 2.379``)."""
+    import nn
+
+    model = nn.MLP(4, [8, 3], activation="sigmoid", seed=0)
+    loss = nn.cross_entropy(model([Value(v, label=f"x{i}") for i, v in enumerate([5.1, 3.5, 1.4, 0.2], 1)]), 0)
+    loss.backward()
+    for collapse in (None, "neuron"):
+        root = ET.fromstring(draw(loss, local_grads=True, collapse=collapse).svg())
+        nodes = [_bbox(g) for g in root.iter(f"{SVG_NS}g") if "node" in g.get("class", "").split()]
+        labels = [_text_bbox(t) for g in root.iter(f"{SVG_NS}g") if "edge" in g.get("class", "").split()
+                  for t in g.iter(f"{SVG_NS}text")]  # fmt: skip
+        assert len(labels) > (200 if collapse is None else 10)
+        on_nodes = [label for label in labels for node in nodes if node and _overlap(label, node)]
+        on_labels = [a for i, a in enumerate(labels) for b in labels[i + 1 :] if _overlap(a, b)]
+        assert on_nodes == [] and on_labels == [], (collapse, len(on_nodes), len(on_labels))

@@ -17,7 +17,8 @@ One row per node, one column per route:
     the graph replayed in PyTorch float64 by ``autograd.to_torch`` and differentiated by torch's own
     autograd; needs torch and ``autograd.to_torch``.
 ``by hand``
-    the node's ``.grad`` where the learner set it by hand (see ``hand_set_grad``).
+    the node's ``.grad`` where the learner set it by hand (``grad_source == "hand"``: written as
+    ``v.grad = ...`` or by the lecture's ``_backward()``); nodes without one are not judged here.
 
 A route that cannot run (sympy or torch not installed, no grad set by hand) is left out of the table,
 and the report says why (``report.not_run``). ``.ok`` is True when every route that ran agrees with
@@ -162,21 +163,11 @@ def _torch(root: Value, targets: list[Value]) -> tuple[Optional[dict], str]:
 
 
 def hand_set_grad(node: Value) -> Optional[float]:
-    """The grad the learner set by hand on ``node``, or None where there is none.
-
-    HOOK: the engine does not yet record whether a grad was set by hand or written by a backward pass
-    (issue 18 adds that marker to Value). Until it does, no grad counts as set by hand, and the
-    ``by hand`` column says why it did not run. When the marker lands, read it here.
-    """
-    source = getattr(node, "grad_source", None)
-    if source == "hand":
-        return node.grad
-    return None
+    """The grad the learner set by hand on ``node`` (``node.grad_source == "hand"``), or None."""
+    return node.grad if getattr(node, "grad_source", None) == "hand" else None
 
 
 def _by_hand(root: Value, targets: list[Value]) -> tuple[Optional[dict], str]:
-    if not any(hasattr(node, "grad_source") for node in targets[:1]):
-        return None, "this version of chainrule does not record which grads were set by hand"
     found = {node: hand_set_grad(node) for node in targets}
     if all(value is None for value in found.values()):
         return None, "no grad of these nodes was set by hand"

@@ -7,6 +7,7 @@ The package has one place that lays a graph out and several readers of it:
 * ``drawing``: ``draw(root)`` (and ``draw_dot``, its name in micrograd's lecture), the still picture with every node's value and gradient (its docstring
   is the legend);
 * ``animation``: ``animate(root)``, the step-through of the forward and the backward pass;
+* ``export``: a step-through as an animated GIF or a PDF handout (``Animation.save``; needs Pillow);
 * ``render``: DOT to SVG (in-process WebAssembly Graphviz, or the system ``dot``) and SVG to PNG;
 * ``viewer``: the HTML frame with zoom and pan that Jupyter and saved pages show.
 
@@ -24,8 +25,12 @@ from .picture import (
     ROOT_FILL,
     UNKNOWN,
     Drawing,
+    MAX_LAYOUT_COST,
+    QUICK_LAYOUT_COST,
     GraphTooLargeError,
+    LayoutTooSlowError,
     grad_computed,
+    layout_cost,
     natural_key,
 )
 from .render import RenderError
@@ -37,6 +42,7 @@ __all__ = [
     "animate",
     "Animation",
     "GraphTooLargeError",
+    "LayoutTooSlowError",
     "RenderError",
     "grad_computed",
     "DEFAULT_MAX_NODES",

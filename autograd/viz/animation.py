@@ -20,6 +20,7 @@ writes one self-contained file that works offline: no kernel, no network, no ipy
 
 from __future__ import annotations
 
+import heapq
 import html
 import json
 import re
@@ -42,7 +43,9 @@ from .picture import (
     UNKNOWN_GREY,
     Drawing,
     GraphTooLargeError,
+    _box_names,
     _Builder,
+    _collapse_depth,
     finish_svg,
     format_of,
     grad_by_hand,
@@ -55,7 +58,6 @@ __all__ = ["animate", "Animation", "Step", "DEFAULT_MAX_STEPS"]
 
 DEFAULT_MAX_STEPS = 2000
 """The most steps ``animate`` makes unless told otherwise (a step per value, and one more per computed value)."""
-_MAX_TERMS_SHOWN = 6
 _SVG = "{http://www.w3.org/2000/svg}"
 
 # What the highlights look like: the node of the step (orange), the nodes it reads from (blue), and
@@ -78,7 +80,7 @@ STYLE = f"""
 .cr-controls input[type=range] {{ flex: 1 1 160px; min-width: 120px; }}
 .cr-counter {{ color: #555; font-variant-numeric: tabular-nums; min-width: 8em; }}
 .cr-caption {{ border-left: 4px solid {CURRENT}; background: #fff8f3; padding: 6px 10px; margin: 0 0 6px 0;
-  min-height: 3.6em; line-height: 1.5; }}
+  line-height: 1.5; box-sizing: border-box; height: 9.5em; overflow-y: auto; resize: vertical; }}
 .cr-caption .cr-what {{ color: #555; font-size: 12px; }}
 .cr-caption .cr-math {{ font-family: Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 12.5px; }}
 .cr-caption .cr-warn {{ color: #c00000; }}
@@ -124,7 +126,7 @@ function show(to) {
     el.classList.toggle('cr-unknown', !!pick[2]);
     el.classList.toggle('cr-hand', !pick[2] && / \(by hand\)$/.test(pick[1]));
   });
-  caption.innerHTML = step.h;
+  caption.innerHTML = step.h; caption.scrollTop = 0;
   slider.value = k;
   counter.textContent = 'step ' + k + ' of ' + last;
   root.setAttribute('data-step', k);
@@ -168,6 +170,10 @@ class Step:
         node: the node computed (forward, tangent) or whose gradient forms (backward); None for the start.
         text: the caption as plain text: what happens, with the numbers.
         explanation: for a backward step, ``explain(node, root)``: the terms of the chain rule's sum.
+        box: in a collapsed drawing, the scope of the box this step computes (forward) or forms the
+            gradients of (backward), all its nodes at once; ``node`` is then the box's last node in
+            that pass's order. None for a step of one node.
+        nodes: the nodes whose value (forward) or gradient (backward) this step computes, in order.
     """
 
     index: int
@@ -175,6 +181,8 @@ class Step:
     node: Value | None
     text: str
     explanation: Explanation | None = None
+    box: str | None = None
+    nodes: tuple[Value, ...] = ()
 
 
 class Animation:
@@ -307,15 +315,33 @@ class Animation:
     def _repr_html_(self) -> str:
         return self.html()
 
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        """The step-through as HTML (it runs where scripts run, and shows the last step where they do
+        not), the last step as a static SVG for viewers that drop HTML (GitHub, nbviewer, VS Code's own
+        frames), and text. Everything is inline: no file beside the notebook, no network."""
+        return {"text/html": self.html(), "image/svg+xml": self.svg(), "text/plain": repr(self)}
+
     def save(self, path: Union[str, PathLike], step: int | None = None, format: str | None = None) -> Path:
         """Write the animation and return the path; the format comes from the suffix unless given.
 
         * ``.html`` (or ``.htm``): the whole step-through, one self-contained file that opens in any
           browser, offline (it opens at ``step``, default 0);
-        * ``.svg`` or ``.png``: one frame, ``step`` (default: the last).
+        * ``.svg`` or ``.png``: one frame, ``step`` (default: the last);
+        * ``.gif``: an animated GIF for slides, one frame per step with its caption on the frame;
+        * ``.pdf``: a handout, one landscape A4 page per step with its whole caption.
+
+        GIF and PDF need Pillow (``pip install "chainrule[export]"``; an ImportError says so) and are
+        written atomically (``autograd.viz.export``); a network-sized picture is shown, frame by frame,
+        around the step's node at a readable size.
         """
         path = Path(path)
         format = format_of(path, format)
+        if format in ("gif", "pdf"):
+            from . import export  # imported here: only these two formats need Pillow
+
+            if step is not None:
+                raise ValueError(f"a .{format} holds every step; step= is for .html, .svg and .png")
+            return export.save_gif(self, path) if format == "gif" else export.save_pdf(self, path)
         if format in ("html", "htm"):
             what = "forward mode" if self.mode == "forward" else "backprop"
             title = f"{what} through {self.root.label or 'a graph'}: {len(self)} steps"
@@ -325,7 +351,9 @@ class Animation:
         elif format == "png":
             content = _render.svg_to_png(self.svg(step))
         else:
-            raise ValueError(f"an animation saves as .html (all steps), .svg or .png (one frame), not {format!r}")
+            raise ValueError(
+                f"an animation saves as .html, .gif or .pdf (all steps), .svg or .png (one frame), not {format!r}"
+            )
         path.write_bytes(content)
         return path
 
@@ -405,13 +433,13 @@ def animate(
         return _animate_forward(root, wrt, order, collapse, local_grads, max_nodes, max_steps, digits, rankdir)
     if wrt is not None:
         raise ValueError('wrt is the input of forward mode: pass it with mode="forward" (reverse mode gives every input at once)')
-    computed = [node for node in order if node.parents]
-    count = 1 + len(computed) + len(order)
+    units = _step_units(order, _box_names(order, _collapse_depth(collapse)))  # a collapsed box is one step
+    count = 1 + sum(1 for unit in units if any(node.parents for node in unit)) + len(units)
     if count > max_steps:
         raise GraphTooLargeError(
             f"this graph has {len(order):,} values and would take {count:,} steps, more than max_steps={max_steps:,}; "
             "a step-through that long cannot be followed. Show less: animate the loss of one sample (or of a "
-            "smaller network) instead of a batch, or draw the whole graph with draw(..., collapse='neuron'); "
+            "smaller network) instead of a batch, or step through boxes with animate(..., collapse='neuron'); "
             f"or raise the limit: animate(..., max_steps={count})"
         )
     try:
@@ -504,10 +532,14 @@ class _Script:
         self.name = names
         self.edges = set(builder.edges)
         self.forward = [node for node in order if node.parents]
-        self.backward = order[::-1]
-        self.total = 1 + len(self.forward) + len(self.backward)
-        self.fwd_step = {node: i for i, node in enumerate(self.forward, start=1)}
-        self.bwd_step = {node: 1 + len(self.forward) + i for i, node in enumerate(self.backward)}
+        units = _step_units(order, builder.boxes)
+        # A step is one node, or in a collapsed drawing one box: all its nodes at once.
+        self.forward_units = [[n for n in unit if n.parents] for unit in units]
+        self.forward_units = [unit for unit in self.forward_units if unit]
+        self.backward_units = [unit[::-1] for unit in units[::-1]]
+        self.total = 1 + len(self.forward_units) + len(self.backward_units)
+        self.fwd_step = {n: i for i, unit in enumerate(self.forward_units, start=1) for n in unit}
+        self.bwd_step = {n: 1 + len(self.forward_units) + i for i, unit in enumerate(self.backward_units) for n in unit}
         self.consumers: dict[Value, list[Value]] = {}
         for node in order:
             for parent in dict.fromkeys(node.parents):
@@ -555,36 +587,102 @@ class _Script:
             )
             frame = {"c": [], "s": [], "e": []}
             return Step(0, "start", None, text), {**frame, "h": _caption(head, html.escape(text), [])}
-        if k <= len(self.forward):
+        if k <= len(self.forward_units):
+            unit = self.forward_units[k - 1]
+            if unit[0] in self.builder.boxes:
+                return self.forward_box_step(k, head, unit)
             return self.forward_step(k, head)
+        unit = self.backward_units[k - 1 - len(self.forward_units)]
+        if unit[0] in self.builder.boxes:
+            return self.backward_box_step(k, head, unit)
         return self.backward_step(k, head)
 
     def forward_step(self, k: int, head: str) -> tuple[Step, dict]:
-        node = self.forward[k - 1]
-        what = f"forward pass, value {k} of {len(self.forward)}: {self.name(node)} is computed"
-        if node in self.builder.boxes:
-            what += f" (inside {self.builder.boxes[node]})"
-        definition = self.definition(node, self.name)
-        numbers = self.definition(node, lambda p: self.number(p.data))
-        math = f"{self.name(node)} = {definition}"
-        if numbers != definition:
-            math += f" = {numbers}"
-        math += f" = {self.number(node.data)}"
-        extra = ["The forward pass is done: backward starts at the root."] if k == len(self.forward) else []
+        (node,) = self.forward_units[k - 1]
+        what = f"forward pass, value {k} of {len(self.forward_units)}: {self.name(node)} is computed"
+        math = self.computation(node)
+        extra = ["The forward pass is done: backward starts at the root."] if k == len(self.forward_units) else []
         frame = {
             "c": _unique([self.builder.unit(node), self.op_shape(node)]),
             "s": _unique([self.builder.unit(p) for p in node.parents if self.builder.unit(p) != self.builder.unit(node)]),
             "e": self.arrows_into(node),
         }
         frame["h"] = _caption(head, html.escape(what), [html.escape(math)], extra)
-        return Step(k, "forward", node, "\n".join([what, math, *extra])), frame
+        return Step(k, "forward", node, "\n".join([what, math, *extra]), nodes=(node,)), frame
+
+    def computation(self, node: Value) -> str:
+        """``h = sigmoid(s) = sigmoid(-5) = 0.006693``: how a value is computed, with its numbers."""
+        definition = self.definition(node, self.name)
+        numbers = self.definition(node, lambda p: self.number(p.data))
+        math = f"{self.name(node)} = {definition}"
+        if numbers != definition:
+            math += f" = {numbers}"
+        return math + f" = {self.number(node.data)}"
+
+    def forward_box_step(self, k: int, head: str, unit: list[Value]) -> tuple[Step, dict]:
+        """A collapsed box computes all its values in one step; the caption lists each computation."""
+        box = self.builder.boxes[unit[0]]
+        shape = self.builder.box_ids[box]
+        count = len(unit)
+        what = (f"forward pass, step {k} of {len(self.forward_units)}: box {box} computes its "
+                f"{count} value{'s' if count != 1 else ''}")  # fmt: skip
+        math = [self.computation(node) for node in unit]
+        extra = ["The forward pass is done: backward starts at the root."] if k == len(self.forward_units) else []
+        frame = {
+            "c": [shape],
+            "s": _unique([self.builder.unit(p) for n in unit for p in n.parents if self.builder.unit(p) != shape]),
+            "e": _unique([e for n in unit for e in self.arrows_into(n) if not e.startswith(shape + " ")]),
+        }
+        frame["h"] = _caption(head, html.escape(what), [html.escape(m) for m in math], extra)
+        text = "\n".join([what, *math, *extra])
+        return Step(k, "forward", unit[-1], text, box=box, nodes=tuple(unit)), frame
+
+    def backward_box_step(self, k: int, head: str, unit: list[Value]) -> tuple[Step, dict]:
+        """A collapsed box forms all its gradients in one step, from its consumers' back into it; the
+        caption writes each node's chain-rule sum, in the order the backward pass forms them."""
+        box = self.builder.boxes[unit[0]]
+        shape = self.builder.box_ids[box]
+        position = k - len(self.forward_units)
+        count = len(unit)
+        what = (f"backward pass, step {position} of {len(self.backward_units)}: box {box} forms the gradients of "
+                f"its {count} node{'s' if count != 1 else ''}")  # fmt: skip
+        r = self.partial(self.root)
+        lines, extra = [], []
+        for node in unit:
+            ex = explain(node, self.root)
+            n = self.partial(node)
+            if ex.kind == "root":
+                lines.append(f"∂{r}/∂{r} = 1")
+            else:
+                symbols = " + ".join(f"∂{r}/∂{self.partial(t.consumer)} · ∂{self.partial(t.consumer)}/∂{n}"
+                                     for t in ex.terms)  # fmt: skip
+                numbers = " + ".join(f"{self.factor(t.upstream)} · {self.factor(t.local)}" for t in ex.terms)
+                lines.append(f"∂{r}/∂{n} = {symbols} = {numbers} = {self.number(ex.total)}")
+            if not ex.agrees:
+                extra.append(
+                    f"! {self.name(node)}.grad holds {self.number(node.grad)}, not this sum: gradients from more "
+                    "than one backward pass (call zero_grad before backward), or changed since."
+                )
+        if k == self.total - 1:
+            extra.append("Done: every gradient is computed.")
+        consumers = [c for n in unit for c in self.consumers.get(n, []) if self.builder.unit(c) != shape]
+        frame = {
+            "c": [shape],
+            "s": _unique([self.builder.unit(c) for c in consumers]),
+            "e": _unique([e for c in consumers for e in self.arrows_into(c) if e.startswith(shape + " ")
+                          or (e.split()[0] == self.op_shape(c))]),  # fmt: skip
+        }
+        frame["h"] = _caption(head, html.escape(what), [html.escape(line) for line in lines],
+                              [html.escape(e) for e in extra])  # fmt: skip
+        text = "\n".join([what, *lines, *extra])
+        return Step(k, "backward", unit[-1], text, box=box, nodes=tuple(unit)), frame
 
     def backward_step(self, k: int, head: str) -> tuple[Step, dict]:
-        node = self.backward[k - 1 - len(self.forward)]
-        position = k - len(self.forward)
+        position = k - len(self.forward_units)
+        (node,) = self.backward_units[position - 1]
         ex = explain(node, self.root)
         r, n = self.partial(self.root), self.partial(node)
-        what = f"backward pass, gradient {position} of {len(self.backward)}: the gradient of {self.name(node)}"
+        what = f"backward pass, gradient {position} of {len(self.backward_units)}: the gradient of {self.name(node)}"
         if node in self.builder.boxes:
             what += f" (inside {self.builder.boxes[node]})"
         lines, extra = [], []
@@ -596,11 +694,9 @@ class _Script:
                 f"∂{r}/∂{n} = sum over the consumers c of {n} of ∂{r}/∂c · ∂c/∂{n}   "
                 f"({count} term{'s' if count != 1 else ''})"
             )
-            for term in ex.terms[:_MAX_TERMS_SHOWN]:
+            for term in ex.terms:  # every term, so that the sum below adds up to what is shown
                 lines.append(self.term_line(term, r, n))
-            if count > _MAX_TERMS_SHOWN:
-                lines.append(f"… and {count - _MAX_TERMS_SHOWN} more terms")
-            if 1 < count <= _MAX_TERMS_SHOWN:
+            if count > 1:
                 summed = " + ".join(self.factor(t.value) for t in ex.terms)
                 lines.append(f"∂{r}/∂{n} = {summed} = {self.number(ex.total)}")
             else:
@@ -630,7 +726,7 @@ class _Script:
         frame["e"] = _unique(frame["e"])
         body = [html.escape(line) for line in lines]
         frame["h"] = _caption(head, html.escape(what), body, [html.escape(e) for e in extra])
-        return Step(k, "backward", node, "\n".join([what, *lines, *extra]), ex), frame
+        return Step(k, "backward", node, "\n".join([what, *lines, *extra]), ex, nodes=(node,)), frame
 
     def term_line(self, term, r: str, n: str) -> str:  # noqa: ANN001 (a ChainTerm)
         """``via h = sigmoid(s): ∂E/∂h · ∂h/∂s = (-149.4) · sigmoid(s) · (1 - sigmoid(s)) = ... = 0.9933``."""
@@ -700,7 +796,8 @@ class _ForwardScript(_Script):
         super().__init__(root, order, builder, names)
         self.wrt = wrt
         self.tangents = forward_grads(root, wrt)
-        self.total = 1 + len(self.forward)
+        self.total = 1 + len(self.forward)  # one node a step, also inside a collapsed box
+        self.fwd_step = {node: i for i, node in enumerate(self.forward, start=1)}
         self.x = self.partial(wrt)
 
     def animation(self) -> Animation:
@@ -797,6 +894,47 @@ class _ForwardScript(_Script):
                 keys.append((b.box_ids[name], b.box_line(node)))
                 texts.append(variants)
         return keys, texts
+
+
+def _step_units(order: list[Value], boxes: dict[Value, str]) -> list[list[Value]]:
+    """What each step of a pass covers, in forward order: one node, or in a collapsed drawing all the
+    nodes of one box, each list in topological order.
+
+    The boxes and the free nodes are ordered so that every unit comes after the units it reads from
+    (Kahn's algorithm over the graph with each box shrunk to one point, the unit whose first node
+    comes first in ``order`` taken first). Should a box read from a node that itself reads from the
+    box (a scope entered twice), the boxes cannot be one step each, and every node is its own unit.
+    """
+    if not boxes:
+        return [[node] for node in order]
+    key = {node: boxes.get(node, node) for node in order}  # a box's nodes share its name as key
+    members: dict[object, list[Value]] = {}
+    for node in order:
+        members.setdefault(key[node], []).append(node)
+    needs: dict[object, set] = {k: set() for k in members}
+    for node in order:
+        for parent in node.parents:
+            if key[parent] != key[node]:
+                needs[key[node]].add(key[parent])
+    waiting = {k: len(v) for k, v in needs.items()}
+    users: dict[object, list] = {}
+    for k, ks in needs.items():
+        for dep in ks:
+            users.setdefault(dep, []).append(k)
+    first = {k: i for i, k in enumerate(members)}  # members holds the units in order of their first node
+    ready = [(first[k], k) for k in members if waiting[k] == 0]
+    heapq.heapify(ready)
+    units = []
+    while ready:
+        _, k = heapq.heappop(ready)
+        units.append(members[k])
+        for user in users.get(k, []):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, (first[user], user))
+    if len(units) != len(members):  # a cycle between boxes
+        return [[node] for node in order]
+    return units
 
 
 def _unique(items: list) -> list:

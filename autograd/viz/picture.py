@@ -43,6 +43,15 @@ from ..check.staleness import StaleGraph, find_stale_values
 from ..engine import Value, describe, topological_order
 
 DEFAULT_MAX_NODES = 1500
+QUICK_LAYOUT_COST = 1_200
+"""Above this ``layout_cost`` a drawing is laid out quickly: Graphviz's crossing reduction and network
+simplex get a small budget (``mclimit``, ``nslimit``), which makes a 100-factor product take under a
+second instead of over a minute; arrows may cross more. ``Drawing.layout`` says which was used."""
+MAX_LAYOUT_COST = 100_000
+"""Above this ``layout_cost`` drawing is refused at once (GraphTooLargeError): even the quick layout
+would take many seconds (a 600-factor product, 359,401, took 16 s quick and did not finish in 13
+minutes in full)."""
+_QUICK_LAYOUT = {"mclimit": "0.1", "nslimit": "1", "nslimit1": "1"}
 COLLAPSE_NAMES = {"layer": 1, "neuron": 2}
 """Names for ``collapse`` depths, for scopes named as nn names them: ``"L1.n2"`` is neuron n2 of layer L1."""
 
@@ -81,6 +90,11 @@ class GraphTooLargeError(ValueError):
     """The graph has more nodes to draw than ``max_nodes``; the message says how to draw less."""
 
 
+class LayoutTooSlowError(GraphTooLargeError):
+    """The graph has few enough shapes, but Graphviz would take too long to lay it out (its
+    ``layout_cost`` is above ``MAX_LAYOUT_COST``); the message says how to draw less."""
+
+
 def grad_computed(node: Value) -> bool:
     """Whether a backward pass has written ``node.grad`` (False: the grad is drawn as "grad ?").
 
@@ -107,11 +121,14 @@ class Drawing:
     Attributes:
         graph: the ``graphviz.Digraph`` the drawing is made of.
         node_count: how many shapes are drawn (values, operations and collapsed boxes).
+        layout: "full", or "quick" for a graph whose ``layout_cost`` is above ``QUICK_LAYOUT_COST``
+            (Graphviz then spends less effort on uncrossing arrows).
     """
 
-    def __init__(self, graph: graphviz.Digraph, node_count: int) -> None:
+    def __init__(self, graph: graphviz.Digraph, node_count: int, layout: str = "full") -> None:
         self.graph = graph
         self.node_count = node_count
+        self.layout = layout
         self._svg_cache: tuple[str, str] | None = None  # (source, svg) of the last SVG render
 
     @property
@@ -163,6 +180,12 @@ class Drawing:
         """Jupyter shows a Drawing as its SVG in a frame that fits the cell (zoom and pan)."""
         return _viewer.frame_html(self.svg())
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Every form a notebook keeps: the HTML frame (zoom and pan, for Jupyter), the bare SVG (for
+        viewers that drop HTML or scripts: GitHub, nbviewer, VS Code's own frames, exports) and text."""
+        svg = self.svg()
+        return {"text/html": _viewer.frame_html(svg), "image/svg+xml": svg, "text/plain": repr(self)}
+
     def __repr__(self) -> str:
         return f"<Drawing of {self.node_count} nodes: .source is the DOT text, .save(path) writes it>"
 
@@ -212,7 +235,69 @@ def plan(
     stale = find_stale_values(Names(order, root))
     builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {}, stale)
     builder.build()
+    cost = layout_cost(count, builder.edges)
+    if cost > MAX_LAYOUT_COST:
+        raise LayoutTooSlowError(_slow_layout_message(order, count, cost, depth, caller))
+    if cost > QUICK_LAYOUT_COST:
+        builder.graph.attr(**_QUICK_LAYOUT)
+        builder.drawing.layout = "quick"
     return builder
+
+
+def _slow_layout_message(order: Sequence[Value], count: int, cost: int, depth: int, caller: str) -> str:
+    """Why a graph is refused for its layout cost, and how to show less."""
+    users: dict[Value, int] = {}
+    for node in order:
+        for parent in dict.fromkeys(node.parents):
+            users[parent] = users.get(parent, 0) + 1
+    busiest = max(users, key=users.get) if users else None  # type: ignore[arg-type]
+    lines = [
+        f"this graph would take Graphviz too long to lay out: {count:,} shapes, but arrows that run past "
+        f"many steps (layout cost {cost:,}, more than {MAX_LAYOUT_COST:,}); nothing was drawn. Show less:",
+    ]
+    if busiest is not None and users[busiest] > 10:
+        lines.append(
+            f"  * {describe(busiest)} is used by {users[busiest]:,} operations along the graph: a repeated product "
+            "x * x * ... * x is x ** n, one node"
+        )
+    lines.append("  * draw a shorter expression, or an intermediate node's graph instead of the whole")
+    if depth == 0 and any(node.scope for node in order):
+        lines.append(f"  * collapse scopes into boxes: {caller}(..., collapse=1)")
+    elif depth == 0:
+        lines.append(f"  * build parts inside autograd.scope(...) blocks and draw with {caller}(..., collapse=1)")
+    return "\n".join(lines)
+
+
+def layout_cost(shapes: int, edges: Iterable[tuple[str, str]]) -> int:
+    """An estimate of Graphviz's work to lay out a drawing: its shapes plus the bends of its arrows.
+
+    ``dot`` puts every shape on a rank (its longest path from a source, here in drawn arrows) and
+    turns an arrow that spans k ranks into a chain of k - 1 invisible nodes, which the crossing
+    reduction and the placement then move one by one (a leaf is put just before its first use, as
+    dot's ranking does). A product ``x * x * ... * x`` of n factors has
+    only 2n shapes but about n**2 such nodes (x feeds every factor, from rank 0 to rank 2n), which is
+    why 100 factors took over a minute to lay out and 600 did not finish.
+    """
+    rank: dict[str, int] = {}
+    into: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}
+    for tail, head in edges:
+        into.setdefault(tail, []).append(head)
+        waiting[head] = waiting.get(head, 0) + 1
+        waiting.setdefault(tail, 0)
+    sources = [name for name, n in waiting.items() if n == 0]
+    ready = list(sources)
+    while ready:  # longest path from a source, in topological order of the drawn arrows
+        name = ready.pop()
+        for head in into.get(name, ()):
+            rank[head] = max(rank.get(head, 0), rank.get(name, 0) + 1)
+            waiting[head] -= 1
+            if waiting[head] == 0:
+                ready.append(head)
+    for name in sources:  # dot pulls a leaf up to the rank before its first use
+        rank[name] = min(rank.get(head, 0) for head in into[name]) - 1
+    bends = sum(max(0, rank.get(head, 0) - rank.get(tail, 0) - 1) for tail, head in edges)
+    return shapes + bends
 
 
 def _collapse_depth(collapse: Union[int, str, None]) -> int:
@@ -447,10 +532,11 @@ class _Builder:
 
     @property
     def grad_label(self) -> str:
-        """How a local derivative sits on its arrow: a "label" makes room for itself, but Graphviz then
-        doubles every rank, and arrows between frames take detours around them; so a drawing with
-        frames uses an "xlabel", placed after the layout."""
-        return "xlabel" if self.clusters or self.box_info else "label"
+        """How a local derivative sits on its arrow: always a "label", for which Graphviz makes room
+        in the layout (it doubles the ranks, so a network's drawing is wider). An "xlabel" is placed
+        after the layout, where it lands on boxes and other labels: in the iris network 57 of 248
+        sat on a box (``0.4203`` beside ``data 2.379`` read as one number)."""
+        return "label"
 
     def _edges(self) -> None:
         into_boxes: dict[tuple[str, str], int] = {}  # (tail, box) -> how many arrows it stands for

@@ -130,9 +130,31 @@ def _render_wasm(source: str, format: str) -> bytes:
             raise RenderError(f"the WebAssembly Graphviz could not make {format!r}: {exc}") from None
 
 
-def svg_to_png(svg: str, scale: float = 2.0, background: str = "white") -> bytes:
+MAX_PNG_PIXELS = 8_000_000
+"""The most pixels ``svg_to_png`` makes by default (about 3,300 x 2,400): rasterizing and compressing
+grows with the pixel count (the 202-node iris loss at scale 2 is 100 megapixels and took 9-18 s); a
+larger picture is scaled down to fit, and its SVG keeps every detail."""
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px)?"[^>]*?\bheight="([\d.]+)(pt|px)?"', re.S)
+
+
+def png_scale(svg: str, scale: float = 2.0, max_pixels: int = MAX_PNG_PIXELS) -> float:
+    """The scale ``svg_to_png`` draws ``svg`` at: ``scale``, or less, so that the PNG has at most
+    ``max_pixels`` pixels (the SVG's size is read from its ``width`` and ``height``)."""
+    size = _SVG_SIZE.search(svg)
+    if size is None:
+        return float(scale)
+    to_px = lambda number, unit: float(number) * (4 / 3 if unit == "pt" else 1)  # noqa: E731
+    area = to_px(size.group(1), size.group(2)) * to_px(size.group(3), size.group(4))
+    if area <= 0 or area * scale * scale <= max_pixels:
+        return float(scale)
+    return (max_pixels / area) ** 0.5
+
+
+def svg_to_png(svg: str, scale: float = 2.0, background: str = "white", max_pixels: int = MAX_PNG_PIXELS) -> bytes:
     """Rasterize SVG text to PNG bytes with ``resvg-py``: ``scale`` pixels per CSS pixel of the SVG
-    (2 gives sharp text on any screen), on a ``background`` colour.
+    (2 gives sharp text on any screen), on a ``background`` colour. A picture that would have more
+    than ``max_pixels`` pixels is drawn at the smaller scale that fits (see ``MAX_PNG_PIXELS``), so
+    that a PNG of a network-sized graph takes about a second; save it as SVG for full detail.
 
     Text is drawn with the fonts installed on the machine (Graphviz asks for Helvetica; any sans-serif
     font stands in). Raises RenderError when ``resvg-py`` is missing, when the SVG cannot be read, or
@@ -142,6 +164,9 @@ def svg_to_png(svg: str, scale: float = 2.0, background: str = "white") -> bytes
         raise TypeError(f"svg must be SVG text (str), got {type(svg).__name__}")
     if not (isinstance(scale, (int, float)) and 0 < scale <= 16):
         raise ValueError(f"scale must be a number from 0 (exclusive) to 16, got {scale!r}")
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+        raise ValueError(f"max_pixels must be an int >= 1, got {max_pixels!r}")
+    scale = png_scale(svg, scale, max_pixels)
     resvg = _resvg()
     # Graphviz writes the generic family as "sans-Serif"; resvg matches generic names exactly.
     svg = svg.replace("sans-Serif", "sans-serif")

@@ -81,13 +81,18 @@ function crView(root) {
   return {
     zoom: set,
     crowded: function () { return natural > 2.2 * frame.clientWidth; },  // too small to read when fitted
-    reveal: function (el) {  // scroll the frame (not the page) so that el is in view
+    reveal: function (el) {  // pan the frame (not the page) so that el is wholly in view
       if (!el) return;
       var f = frame.getBoundingClientRect(), r = el.getBoundingClientRect();
-      if (r.left < f.left) frame.scrollLeft -= f.left - r.left + 20;
-      else if (r.right > f.right) frame.scrollLeft += r.right - f.right + 20;
-      if (r.top < f.top) frame.scrollTop -= f.top - r.top + 20;
-      else if (r.bottom > f.bottom) frame.scrollTop += r.bottom - f.bottom + 20;
+      // what can be seen of the frame: its box, less any part below or above the window
+      var top = Math.max(f.top, 0), bottom = Math.min(f.bottom, window.innerHeight || f.bottom);
+      if (bottom - top < 40) { top = f.top; bottom = f.bottom; }
+      var pad = 12;
+      // a shape cut by an edge is moved to the middle of what is seen, so the next steps near it stay in view
+      if (r.left < f.left + pad || r.right > f.right - pad)
+        frame.scrollLeft += (r.left + r.right) / 2 - (f.left + f.right) / 2;
+      if (r.top < top + pad || r.bottom > bottom - pad)
+        frame.scrollTop += (r.top + r.bottom) / 2 - (top + bottom) / 2;
     }
   };
 }
