@@ -78,7 +78,8 @@ HAND_SET: int = -1
 """``grad_pass`` of a grad set by hand (``v.grad = ...`` or ``c._backward()``)."""
 
 # Backward passes run one at a time: two passes through shared nodes at once would each clear and add to
-# the other's gradients. Every write of the engine to grads and grad passes holds this lock.
+# the other's gradients. Every write of the engine to grads and grad passes holds this lock, and so does
+# forward mode, which keeps its tangents in the field ``_saved`` where backward keeps the old grads.
 _grad_lock = threading.Lock()
 
 
@@ -164,7 +165,7 @@ class Value:
     _label: str
     _scope: str
     _pass: cython.long  # the backward pass that last wrote _grad (0: none)
-    _saved: cython.double  # _grad as it was before the running backward pass, to undo a failed one
+    _saved: cython.double  # scratch: the old _grad while backward runs (to undo a failed pass); forward mode's tangent
     _mark: cython.long  # the walk that last visited the node (see topological_order)
 
     # Parameter and Constant are the only subclasses: a class statement deriving from any node class
@@ -896,6 +897,67 @@ def gradients(root, inputs) -> list:
     return result
 
 
+def tangent_sweep(order: list, seeds: dict, every: cython.bint) -> tuple:
+    """Forward mode's chain rule, written once: one sweep over ``order`` (a topological order, inputs
+    first) carrying each node's tangent, d node / d (the seeded direction).
+
+    A node in ``seeds`` has the tangent given there (an input, or an intermediate node held as an
+    independent variable, as ``.grad`` treats it); every other leaf has 0; every computed node has the
+    sum over its operands of (its stored local derivative for that operand) x (the operand's tangent):
+    the same partials ``backward`` multiplies by, taken in the other direction. No ``grad`` is read or
+    written. Returns ``(tangent of order[-1], tangents)``, where ``tangents`` maps every node of
+    ``order`` to its tangent if ``every``, else is None.
+
+    A tangent that overflows is a FloatingPointError naming the node.
+    """
+    with _grad_lock:  # the tangents live in the nodes' scratch field, which backward also uses
+        return _sweep(order, seeds, every)
+
+
+@cython.cfunc
+def _sweep(order: list, seeds: dict, every: cython.bint) -> tuple:
+    node: Value
+    a: Value
+    b: Value
+    only: Value = None  # the one seeded node, compared by identity (no dict lookup per node)
+    only_tangent: cython.double = 0.0
+    t: cython.double = 0.0
+    seeded: cython.bint
+    tangents: dict = {} if every else None
+    if len(seeds) == 1:
+        for key, value in seeds.items():
+            only = key
+            only_tangent = value
+    for node in order:
+        if only is not None:
+            seeded = node is only
+            if seeded:
+                t = only_tangent
+        else:
+            given = seeds.get(node)
+            seeded = given is not None
+            if seeded:
+                t = given
+        if not seeded:
+            a = node._a
+            if a is None:
+                t = 0.0
+            else:
+                t = node._da * a._saved
+                b = node._b
+                if b is not None:
+                    t += node._db * b._saved
+                if t - t != 0.0:
+                    raise FloatingPointError(
+                        f"forward mode: the tangent at {describe(node)} is {t}, not a finite float (it overflowed)"
+                    )
+        node._saved = t
+        if every:
+            tangents[node] = t
+    return t, tangents
+
+
+
 # -- the one walk ------------------------------------------------------------------------------------------
 def topological_order(root) -> list:
     """Every node ``root`` depends on, ``root`` included, each once, inputs first.
@@ -1230,6 +1292,7 @@ class Op:
         return f"Op({self.name!r})"
 
 
+@cython.annotation_typing(False)  # the rules are also evaluated on formulas (autograd.symbolic)
 def _power_slope(a: Value, out: Value, k: float) -> Union[Value, float]:
     """d(a^k)/da = k a^(k-1) as an expression of Values, computed as ``a ** k`` computes its slope. For
     k = 0, 1 and 2 it is written 0, 1 and ``2 * a``: the same numbers, without the nodes ``a**0`` and
@@ -1244,9 +1307,13 @@ def _power_slope(a: Value, out: Value, k: float) -> Union[Value, float]:
     return k * (out / a)
 
 
-def _step(a: Value) -> Value:
-    """relu's slope as a node: the constant 1 where a > 0, else 0 (its own derivative is 0)."""
-    return Constant(1.0 if a.data > 0.0 else 0.0)
+def _step(a):
+    """relu's slope as a node: the constant 1 where a > 0, else 0 (its own derivative is 0). The rules
+    are also evaluated on other things than Values (``autograd.symbolic`` passes formulas): those
+    give their own step function, ``a.step()``."""
+    if isinstance(a, Value):
+        return Constant(1.0 if a.data > 0.0 else 0.0)
+    return a.step()
 
 
 OPS: dict = {op.name: op for op in [
@@ -1314,6 +1381,23 @@ def recompute(node: Value, operand_values) -> tuple:
 def local_rule(node: Value) -> tuple:
     """d node / d operand for each operand of ``node``, as Values built from the op table's rule
     (numbers for constant slopes). Differentiable again: the basis of higher-order gradients."""
+    return apply_rule(node, node.parents, node)
+
+
+def evaluate_op(node: Value, operands) -> Any:  # operands: a sequence (untyped: a tuple or a list)
+    """``node``'s primitive applied to ``operands``, which need not be Values: anything with the
+    operators and methods the primitives are written with (``+ - * / ** neg exp log sigmoid tanh
+    relu``) will do, such as the formulas of ``autograd.symbolic``. The op table's ``apply`` is the
+    Value method of that name, so this calls the method of the same name on the first operand."""
     entry, k = op_entry(node)
-    args = node.parents + (node,)
-    return entry.rule(*args) if k is None else entry.rule(*args, k)
+    method = getattr(operands[0], entry.apply.__name__)
+    if k is not None:
+        return method(k)
+    return method(*operands[1:])
+
+
+def apply_rule(node: Value, operands, out: Any) -> tuple:  # operands: a sequence (tuple or list)
+    """The op table's derivative rule of ``node``'s primitive evaluated on ``operands`` and ``out`` (its
+    value), which need not be Values (see ``evaluate_op``): d node / d operand for each operand."""
+    entry, k = op_entry(node)
+    return entry.rule(*operands, out) if k is None else entry.rule(*operands, out, k)

@@ -3,6 +3,7 @@
     $ chainrule check "log(exp(a) + exp(b)) - a" a=1 b=2
     $ chainrule check "tanh(x * w + b)" x=0.5 w=-1.5 b=0.1 --explain x
     $ chainrule check -- "-x**2" x=3          # -- before an expression that starts with a minus sign
+    $ chainrule check "x * w" x=2 w=3 --routes   # backward, forward, central difference, symbolic, ...
 
 The expression goes through ``autograd.expr.parse_expression``, the same safe parser as
 ``chainrule draw``: only numbers, the given names, ``+ - * / **`` and ``exp log sigmoid tanh relu``;
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from autograd.check import MODES, LabelError, explain, find_node, gradcheck
+from autograd.check import MODES, LabelError, explain, find_node, gradcheck, routes
 from autograd.check.report import check_eps, check_tolerances
 
 from .cli import EXIT_CODES, UsageError, parse_values, shorten, show_values
@@ -58,6 +59,12 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         help="also write out NAME's gradient as the chain rule's sum (a name, #i from the table, or f for an "
         "unlabelled root); repeatable",
     )
+    parser.add_argument(
+        "--routes",
+        action="store_true",
+        help="instead of every node against central differences, each input by every route: backward, forward "
+        "mode, central difference, the symbolic formula (with sympy), torch (with autograd.to_torch)",
+    )
     parser.set_defaults(run=run, subcommand_parser=parser)
 
 
@@ -76,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
             to_explain.append(find_node(root, name))
         except LabelError as exc:
             raise UsageError(f"--explain {name}: {exc}") from None
-    report = gradcheck(root, eps=args.eps, atol=args.atol, rtol=args.rtol, mode=args.mode)
+    if args.routes:
+        report = routes(root, eps=args.eps, atol=args.atol, rtol=args.rtol)
+    else:
+        report = gradcheck(root, eps=args.eps, atol=args.atol, rtol=args.rtol, mode=args.mode)
     print(f"{shorten(args.expression)}  at  {show_values(leaves)}  =  {root.data:.10g}")
     print(report)
     for node in to_explain:

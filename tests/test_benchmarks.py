@@ -204,3 +204,17 @@ def test_limit_benchmark_runs_and_all_engines_agree(tmp_path):
     assert all(len(e["wall_s"]) == 2 and all(t > 0 for t in e["cpu_s"] + e["wall_s"]) for e in data["engines"].values())
     assert "chainrule / minimal engine (wall)" in data["ratios"]
     assert "| chainrule / hand-derived floats |" in done.stdout
+
+
+def test_routes_benchmark_runs_and_checks_its_results(tmp_path):
+    """benchmarks/routes.py (forward_grad against backward, formula on the seed graphs) at toy size."""
+    pytest.importorskip("sympy")
+    out = tmp_path / "routes.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "routes.py"), "--tiny", "--json", str(out)],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    assert data["chain"]["operations"] == 2_000 and data["chain"]["forward_grad"]["wall_s"] > 0
+    assert [row["formula"] for row in data["formula"].values()] == ["p_setosa - 1", "p_setosa", "h2*(y1 - 1)", "h2*y2"]

@@ -243,6 +243,33 @@ def test_outputs_in_a_notebook_page_fit_the_cell_zoom_and_step_independently(wat
     assert {"text": f"grad {g4(nodes['x'].grad)}", "unknown": False} in lines_of(classic, value_box(order, nodes["x"]))
 
 
+def test_forward_mode_step_through_shows_each_tangent_and_the_sweep_count(watched, tmp_path):
+    """animate(mode="forward"): each step fills in a value and its tangent; the last caption counts sweeps."""
+    E, nodes = readme_example()
+    order = topological_order(E)
+    anim = animate(E, mode="forward", wrt=nodes["x"])
+    path = anim.save(tmp_path / "forward.html")
+    page = watched.page
+    page.goto(path.as_uri())
+    root = page.locator(".cr-anim")
+    x_box, h_box = value_box(order, nodes["x"]), value_box(order, nodes["h"])
+    assert {"text": "d/dx 1", "unknown": False} in lines_of(root, x_box)
+    assert {"text": "d/dx ?", "unknown": True} in lines_of(root, h_box)
+    k = next(s.index for s in anim.steps if s.node is nodes["h"])
+    set_slider(root, k)
+    now = shown(root)
+    assert h_box in now["current"] and "dh/dx = ∂h/∂s · ds/dx" in now["caption"]
+    from autograd import forward_grads
+
+    tangent = forward_grads(E, nodes["x"])[nodes["h"]]
+    assert {"text": f"d/dx {g4(tangent)}", "unknown": False} in lines_of(root, h_box)
+    root.focus()
+    page.keyboard.press("End")
+    caption = shown(root)["caption"]
+    assert f"Done: dE/dx = {g4(forward_grads(E, nodes['x'])[E])}, in one forward sweep" in caption
+    assert "reverse mode (backward) gives all 3 in one sweep" in caption
+
+
 def test_a_hand_set_leaf_grad_is_shown_marked_in_the_step_through(watched, tmp_path):
     x, w = Value(2.0, label="x"), Value(-3.0, label="w")
     y = (x * w).tanh()

@@ -43,6 +43,7 @@ EXPECTED = {
     "05_second_derivatives.ipynb",
     "06_moons_and_digits.ipynb",
     "07_backprop_by_hand.ipynb",
+    "08_three_routes.ipynb",
 }
 KERNEL_NAME = "chainrule-notebooks"
 CELL_TIMEOUT = 300  # seconds; only a guard against a hung kernel (each notebook takes seconds)

@@ -19,7 +19,12 @@ those numbers one node at a time, which is what someone deriving backpropagation
     ``d root/d node`` as the chain rule computes it: one term ``d root/d c * d c/d node`` per consumer
     ``c``, with the consumer's op, the formula of its local derivative and the numbers.
 
-Both ``gradcheck`` and ``compare`` return a ``CheckReport`` (module ``report``): rows in a table
+``routes(root)`` (module ``routes``)
+    Every route to d root/d node side by side, one row per node (default: the leaves): backward,
+    forward mode, central difference, the symbolic formula (with sympy), PyTorch (with torch and
+    ``autograd.to_torch``), and the learner's own grad set by hand.
+
+``gradcheck``, ``compare`` and ``routes`` return a ``CheckReport`` (module ``report``): rows in a table
 (``print`` it, or let Jupyter show its HTML), ``.ok``, ``.failures`` and a one-line ``.summary``.
 Before checking, both look for a stale graph (module ``staleness``): values changed since the graph
 was built, as after a training step, or gradients that the last backward pass from this root did not
@@ -46,6 +51,7 @@ from .explanation import ChainTerm, Explanation, explain
 from .grading import grade
 from .gradient_check import AUTO_BUDGET, MODES, gradcheck
 from .naming import LabelError, find_node
+from .routes import ROUTES, routes
 from .report import BackwardNeededError, CheckReport, CheckRow, GradientCheckError
 from .staleness import StaleGraph
 
@@ -54,6 +60,8 @@ __all__ = [
     "compare",
     "grade",
     "explain",
+    "routes",
+    "ROUTES",
     "find_node",
     "CheckReport",
     "CheckRow",

@@ -378,7 +378,11 @@ def _kink_note(names: Names, relu: Value, crossing: Value) -> str:
 # ---------------------------------------------------------------------------------------------------
 # end to end: nudge a node, replay what depends on it
 # ---------------------------------------------------------------------------------------------------
-def _end_to_end(names: Names, targets: list[Value], eps: float, atol: float, rtol: float) -> list[CheckRow]:
+def _end_to_end(
+    names: Names, targets: list[Value], eps: float, atol: float, rtol: float, analytic_of: dict | None = None
+) -> list[CheckRow]:
+    """A row per target, its ``.grad`` (or ``analytic_of[node]``, as ``routes`` passes it) against an
+    end-to-end central difference."""
     order = list(names.order)
     root = names.root
     consumers = names.consumers()
@@ -393,7 +397,7 @@ def _end_to_end(names: Names, targets: list[Value], eps: float, atol: float, rto
     rows = []
     for node in targets:
         position = names.position[node]
-        analytic = node.grad
+        analytic = node.grad if analytic_of is None else analytic_of[node]
         blur = after[position + 1]
         verdict = _central_difference(root, node, order, position, saved, relus, analytic, eps, atol, rtol, blur)
         note = _kink_note(names, verdict.kink, node) if verdict.status == KINK else verdict.note
@@ -511,7 +515,11 @@ def _measure(names: Names, node: Value, operand: int, eps: float, atol: float, r
     return _Measured(node, operand, stored, verdict.numeric, OK, "", verdict.error)
 
 
-def _local(names: Names, targets: list[Value], eps: float, atol: float, rtol: float) -> list[CheckRow]:
+def _local(
+    names: Names, targets: list[Value], eps: float, atol: float, rtol: float, analytic_of: dict | None = None
+) -> list[CheckRow]:
+    """A row per target, its ``.grad`` (or ``analytic_of[node]``) against the chain rule run with
+    central-difference local derivatives."""
     order = names.order
     root = names.root
     consumers = names.consumers()
@@ -544,7 +552,8 @@ def _local(names: Names, targets: list[Value], eps: float, atol: float, rtol: fl
 
     rows = []
     for node in targets:
-        analytic, numeric, error = node.grad, reference[node], spread[node]
+        analytic = node.grad if analytic_of is None else analytic_of[node]
+        numeric, error = reference[node], spread[node]
         if not error >= 0.0:  # NaN: unknown
             error = math.inf
         tolerance = atol + rtol * abs(numeric)

@@ -77,6 +77,10 @@ class CheckRow:
         kind: "gradcheck", "compare" or "grade".
         root_name: the name of the root, for messages (``dE/dw``).
         method: for gradcheck, "end-to-end" or "local" (see ``gradcheck``); "" for compare.
+        routes: for ``routes``, ``(route, number)`` for each route that ran, in the report's column
+            order (NaN where a route has no number for this node); () for the other tools. Then
+            ``analytic`` is the backward route's number and ``numeric`` the route that disagrees with
+            it most.
     """
 
     node: Value
@@ -95,6 +99,7 @@ class CheckRow:
     kind: str
     root_name: str
     method: str = ""
+    routes: tuple[tuple[str, float], ...] = ()
 
     @property
     def label(self) -> str:
@@ -129,7 +134,10 @@ class CheckRow:
             where += f" = {self.definition}"
         where += f" ({what}, value {num(self.value)})"
         grad, reference = num(self.analytic, 10), num(self.numeric, 10)
-        if self.kind == "grade":
+        if self.kind == "routes":
+            others = [f"{route} {num(value, 10)}" for route, value in self.routes[1:] if value == value]
+            numbers_ = f"backward gives {grad}, the other routes: {', '.join(others) or 'none ran'}"
+        elif self.kind == "grade":
             if self.status == UNANSWERED:
                 return f"{where}: unanswered ({self.note})"
             numbers_ = f"you set .grad = {grad}, the true ∂{_word(self.root_name)}/∂{_word(self.name)} is {reference}"
@@ -187,6 +195,8 @@ class CheckReport:
         method: how gradcheck made its references: "end-to-end" or "local" (None for compare, or
             when the graph was stale).
         stale: a ``StaleGraph`` when the graph was not checked because it is stale, else None.
+        routes: for ``routes``, the routes that ran, in column order (backward first).
+        not_run: for ``routes``, each route that could not run, with the reason.
     """
 
     def __init__(
@@ -200,6 +210,8 @@ class CheckReport:
         rtol: float,
         method: str | None = None,
         stale: StaleGraph | None = None,
+        routes: tuple[str, ...] = (),
+        not_run: dict[str, str] | None = None,
     ) -> None:
         self.kind = kind
         self.root = root
@@ -210,6 +222,8 @@ class CheckReport:
         self.rtol = rtol
         self.method = method
         self.stale = stale
+        self.routes = routes
+        self.not_run = dict(not_run or {})
 
     def __iter__(self) -> Iterator[CheckRow]:
         return iter(self.rows)
@@ -270,6 +284,8 @@ class CheckReport:
             return self._grade_summary()
         if self.kind == "gradcheck":
             what = f"{n} node{'s' if n != 1 else ''} checked against central differences ({self.method})"
+        elif self.kind == "routes":
+            what = f"{n} node{'s' if n != 1 else ''}, {len(self.routes)} routes ({', '.join(self.routes)})"
         else:
             what = f"{n} hand-derived gradient{'s' if n != 1 else ''} compared"
         parts = [f"{self.kind} of {self.root_name}: {what}"]
@@ -288,6 +304,8 @@ class CheckReport:
             parts.append(f"worst relative error {err(worst.rel_err)} at {worst.name}")
         else:
             parts.append("no gradient above atol to take a relative error of")
+        for route, why in self.not_run.items():
+            parts.append(f"{route} not run: {why}")
         return "; ".join(parts)
 
     def _grade_summary(self) -> str:
@@ -322,6 +340,8 @@ class CheckReport:
 
     # -- display ------------------------------------------------------------------------------------
     def _columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        if self.kind == "routes":
+            return self._route_columns()
         reference = {"gradcheck": "numeric", "compare": "expected", "grade": "true"}[self.kind]
         grad_header = "your grad" if self.kind == "grade" else "grad"
         status_header = "verdict" if self.kind == "grade" else "status"
@@ -350,6 +370,27 @@ class CheckReport:
                 ]
             )
         return headers, body, numeric_column
+
+    def _route_columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        """``routes``: a column per route that ran (the worst relative error to backward after them)."""
+        headers = ["#", "node", "definition", "value", *self.routes, "rel err", "status"]
+        right = [True, False, False, True, *[True] * len(self.routes), True, False]
+        body = []
+        for row in self.rows:
+            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            numbers_ = dict(row.routes)
+            body.append(
+                [
+                    str(row.index),
+                    row.name,
+                    definition,
+                    num(row.value),
+                    *[num(numbers_.get(route, math.nan), 10) for route in self.routes],
+                    err(row.rel_err),
+                    row.status.upper() if row.status == FAIL else row.status,
+                ]
+            )
+        return headers, body, right
 
     def __str__(self) -> str:
         if self.stale is not None:
@@ -392,7 +433,7 @@ class CheckReport:
             title = f' title="{html.escape(row.note)}"' if row.note else ""
             out.append(f"<tr{style}{title}>")
             out += [
-                f'<td style="text-align:{"right" if r else "left"}"><code>{html.escape(c)}</code></td>'
+                f'<td style="text-align:{"right" if r else "left"};white-space:nowrap"><code>{html.escape(c)}</code></td>'
                 for c, r in zip(cells, right)
             ]
             out.append("</tr>")

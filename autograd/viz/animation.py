@@ -35,11 +35,13 @@ from . import viewer as _viewer
 from .._files import atomic_write
 from ..check import BackwardNeededError, Explanation, explain
 from ..engine import Value, describe, topological_order
+from ..forward import forward_grads
 from .picture import (
     DEFAULT_MAX_NODES,
     HAND,
     HAND_COLOUR,
     UNKNOWN,
+    UNKNOWN_GREY,
     Drawing,
     GraphTooLargeError,
     _box_names,
@@ -164,8 +166,9 @@ class Step:
 
     Attributes:
         index: its place, 0 to ``len(animation) - 1``.
-        kind: "start", "forward" or "backward".
-        node: the node computed (forward) or whose gradient forms (backward); None for the start.
+        kind: "start", "forward" or "backward"; in forward mode (``mode="forward"``) "start" and
+            "tangent".
+        node: the node computed (forward, tangent) or whose gradient forms (backward); None for the start.
         text: the caption as plain text: what happens, with the numbers.
         explanation: for a backward step, ``explain(node, root)``: the terms of the chain rule's sum.
         box: in a collapsed drawing, the scope of the box this step computes (forward) or forms the
@@ -199,8 +202,10 @@ class Animation:
         frames: list[dict],
         lines: list[tuple[str, str]],
         texts: list[list],
+        mode: str = "reverse",
     ) -> None:
         self.root = root
+        self.mode = mode  # "reverse" (forward pass, then backward) or "forward" (forward mode's tangent sweep)
         self.steps = steps
         self.drawing = drawing
         self._frames = frames  # per step: current shapes "c", sources "s", flowing arrows "e", caption HTML "h"
@@ -230,6 +235,10 @@ class Animation:
                     k = wanted.get((name, text.text))
                     if k is not None:
                         text.set("data-k", str(k))
+                        # whether the line reads as not computed is the step's to say, not the drawing's
+                        # (forward mode draws a graph whose grads backward never computed)
+                        if text.get("fill") == UNKNOWN_GREY and text.get("font-style") == "italic":
+                            del text.attrib["fill"], text.attrib["font-style"]
             self._svg = finish_svg(ET.tostring(svg, encoding="unicode"))
         return self._svg
 
@@ -338,7 +347,8 @@ class Animation:
                 raise ValueError(f"a .{format} holds every step; step= is for .html, .svg and .png")
             return export.save_gif(self, path) if format == "gif" else export.save_pdf(self, path)
         if format in ("html", "htm"):
-            title = f"backprop through {self.root.label or 'a graph'}: {len(self)} steps"
+            what = "forward mode" if self.mode == "forward" else "backprop"
+            title = f"{what} through {self.root.label or 'a graph'}: {len(self)} steps"
             content = _viewer.page(title, self.html(self._check_step(step, 0))).encode("utf-8")
         elif format == "svg":
             content = self.svg(step).encode("utf-8")
@@ -369,8 +379,11 @@ def animate(
     max_steps: int = DEFAULT_MAX_STEPS,
     digits: int = 4,
     rankdir: str = "LR",
+    mode: str = "reverse",
+    wrt: Value | None = None,
 ) -> Animation:
-    """A step-through of the forward and the backward pass of ``root``'s graph.
+    """A step-through of the forward and the backward pass of ``root``'s graph (or, with
+    ``mode="forward"``, of forward mode's tangent sweep by the input ``wrt``).
 
     Call ``root.backward()`` first: the animation replays that pass (it reads the graph and changes
     nothing). Step 0 shows the leaves' values; then each computed value appears, in topological order;
@@ -389,6 +402,13 @@ def animate(
             computed value).
         digits: significant digits of the numbers (1 to 17).
         rankdir: "LR", "TB", "RL" or "BT", as in ``draw``.
+        mode: "reverse" (the default: the forward pass, then backpropagation) or "forward": forward
+            mode by ``wrt``, one step per computed node in topological order, each computing its value
+            and its tangent d node / d wrt, the sum over its operands of local derivative x operand
+            tangent (``autograd.forward_grads``), written out with the numbers. Each node's grad line
+            shows its tangent (``d/dx 0.25``). No ``backward()`` is needed. The last caption says how
+            many sweeps forward mode needs for every input against reverse mode's one.
+        wrt: the input (a node of the graph) forward mode differentiates by; only with ``mode="forward"``.
 
     Returns:
         an ``Animation``: shows itself in Jupyter, ``.save("backprop.html")`` writes it.
@@ -409,7 +429,13 @@ def animate(
         raise TypeError(f"animate() needs the Value whose graph to animate, got {type(root).__name__}: {root!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f'mode must be "reverse" or "forward", got {mode!r}')
     order = topological_order(root)
+    if mode == "forward":
+        return _animate_forward(root, wrt, order, collapse, local_grads, max_nodes, max_steps, digits, rankdir)
+    if wrt is not None:
+        raise ValueError('wrt is the input of forward mode: pass it with mode="forward" (reverse mode gives every input at once)')
     units = _step_units(order, _box_names(order, _collapse_depth(collapse)))  # a collapsed box is one step
     count = 1 + sum(1 for unit in units if any(node.parents for node in unit)) + len(units)
     if count > max_steps:
@@ -449,6 +475,31 @@ def animate(
     builder = plan(root, local_grads=local_grads, check=None, collapse=collapse, max_nodes=max_nodes,
                    digits=digits, rankdir=rankdir, caller="animate", names=names.shown)  # fmt: skip
     return _Script(root, order, builder, names).animation()
+
+
+def _animate_forward(
+    root: Value, wrt: object, order: list[Value], collapse, local_grads: bool, max_nodes: int, max_steps: int,
+    digits: int, rankdir: str,
+) -> Animation:
+    """``animate(root, mode="forward", wrt=x)``: see ``animate``."""
+    if not isinstance(wrt, Value):
+        raise TypeError(
+            f'animate(mode="forward") needs wrt, the input to differentiate by, as a Value of the graph; got '
+            f"{type(wrt).__name__}: {wrt!r}"
+        )
+    if wrt not in set(order):
+        raise ValueError(f"wrt ({describe(wrt)}) is not a node of the graph of {describe(root)}")
+    computed = [node for node in order if node.parents]
+    count = 1 + len(computed)
+    if count > max_steps:
+        raise GraphTooLargeError(
+            f"this graph has {len(computed):,} computed values and would take {count:,} steps, more than "
+            f"max_steps={max_steps:,}; animate a smaller graph, or raise the limit: animate(..., max_steps={count})"
+        )
+    names = _Names(order, root)
+    builder = plan(root, local_grads=local_grads, check=None, collapse=collapse, max_nodes=max_nodes,
+                   digits=digits, rankdir=rankdir, caller="animate", names=names.shown)  # fmt: skip
+    return _ForwardScript(root, order, builder, names, wrt).animation()
 
 
 class _Names:
@@ -734,6 +785,113 @@ class _Script:
             for node in b.box_outputs_shown(name):
                 fwd = self.fwd_step.get(node, 0)
                 variants = [[fwd, b.box_line(node, True, False), True], [self.bwd_step[node], b.box_line(node), False]]
+                if fwd > 0:
+                    variants.insert(0, [0, b.box_line(node, False, False), True])
+                keys.append((b.box_ids[name], b.box_line(node)))
+                texts.append(variants)
+        return keys, texts
+
+
+class _ForwardScript(_Script):
+    """The steps of forward mode: one per computed node, its value and its tangent by ``wrt`` together."""
+
+    def __init__(self, root: Value, order: list[Value], builder: _Builder, names: _Names, wrt: Value) -> None:
+        super().__init__(root, order, builder, names)
+        self.wrt = wrt
+        self.tangents = forward_grads(root, wrt)
+        self.total = 1 + len(self.forward)  # one node a step, also inside a collapsed box
+        self.fwd_step = {node: i for i, node in enumerate(self.forward, start=1)}
+        self.x = self.partial(wrt)
+
+    def animation(self) -> Animation:
+        animation = super().animation()
+        animation.mode = "forward"
+        return animation
+
+    def tangent_name(self, node: Value) -> str:
+        return f"d{self.partial(node)}/d{self.x}"  # d: the tangent, a total derivative; ∂: a local one
+
+    def tangent_line(self, node: Value) -> str:
+        """What a node's grad line shows in forward mode: its tangent (``d/dx 0.25``)."""
+        return f"d/d{self.x} {self.number(self.tangents[node])}"
+
+    def step(self, k: int) -> tuple[Step, dict]:
+        head = f"Step {k} of {self.total - 1}"
+        if k == 0:
+            text = (
+                f"start: forward mode by {self.name(self.wrt)}. The leaves hold their values and their tangents: "
+                f"d{self.x}/d{self.x} = 1, and 0 for every other leaf. Each computed node gets its value and its "
+                f"tangent in one step, from its operands', in topological order: d(node)/d{self.x} = sum over its "
+                f"operands u of ∂(node)/∂u · du/d{self.x}."
+            )
+            frame = {"c": [self.builder.unit(self.wrt)], "s": [], "e": []}
+            return Step(0, "start", None, text), {**frame, "h": _caption(head, html.escape(text), [])}
+        node = self.forward[k - 1]
+        what = f"forward mode, node {k} of {len(self.forward)}: {self.name(node)} and its tangent {self.tangent_name(node)}"
+        if node in self.builder.boxes:
+            what += f" (inside {self.builder.boxes[node]})"
+        definition = self.definition(node, self.name)
+        numbers = self.definition(node, lambda p: self.number(p.data))
+        value = f"{self.name(node)} = {definition}"
+        if numbers != definition:
+            value += f" = {numbers}"
+        value += f" = {self.number(node.data)}"
+        if node is self.wrt:
+            tangent = f"{self.tangent_name(node)} = 1: the input forward mode differentiates by (held fixed at 1)"
+        else:
+            terms = [f"∂{self.partial(node)}/∂{self.partial(p)} · {self.tangent_name(p)}" for p in node.parents]
+            products = [f"{self.factor(local)} · {self.factor(self.tangents[p])}" for p, local in zip(node.parents, node.local_grads)]
+            tangent = f"{self.tangent_name(node)} = {' + '.join(terms)} = {' + '.join(products)} = {self.number(self.tangents[node])}"
+        extra = []
+        if k == len(self.forward):
+            extra.append(self.sweep_count())
+        frame = {
+            "c": _unique([self.builder.unit(node), self.op_shape(node)]),
+            "s": _unique([self.builder.unit(p) for p in node.parents if self.builder.unit(p) != self.builder.unit(node)]),
+            "e": self.arrows_into(node),
+        }
+        frame["h"] = _caption(head, html.escape(what), [html.escape(value), html.escape(tangent)], [html.escape(e) for e in extra])
+        return Step(k, "tangent", node, "\n".join([what, value, tangent, *extra])), frame
+
+    def sweep_count(self) -> str:
+        """The last caption: one sweep per input in forward mode, one in reverse mode for all."""
+        inputs = [n for n in self.order if n.is_leaf and n.role != "constant"]
+        total = self.number(self.tangents[self.root])
+        r = self.partial(self.root)
+        return (
+            f"Done: d{r}/d{self.x} = {total}, in one forward sweep. Forward mode gives the derivative by one input per "
+            f"sweep: for all {len(inputs)} inputs of this graph (parameters included) it takes {len(inputs)} sweeps; "
+            f"reverse mode (backward) gives all {len(inputs)} in one sweep."
+        )
+
+    def lines(self) -> tuple[list[tuple[str, str]], list[list]]:
+        """As in reverse mode, but each grad line shows the node's tangent, computed with its value."""
+        keys, texts = [], []
+        b = self.builder
+        for node in self.order:
+            if node in b.boxes:
+                continue
+            unit = b.unit(node)
+            if node.parents:
+                keys.append((unit, b.data_line(node)))
+                texts.append([[0, f"data {UNKNOWN}", True], [self.fwd_step[node], b.data_line(node), False]])
+                keys.append((unit, b.grad_line(node)))
+                texts.append([[0, f"d/d{self.x} {UNKNOWN}", True], [self.fwd_step[node], self.tangent_line(node), False]])
+            else:
+                keys.append((unit, b.grad_line(node)))
+                texts.append([[0, self.tangent_line(node), False]])
+        if b.local_grads:
+            for node in self.forward:
+                if node in b.boxes:
+                    continue
+                op = self.op_shape(node)
+                for parent, local in dict.fromkeys(zip(node.parents, node.local_grads)):
+                    keys.append((f"{b.unit(parent)} {op}", b._number(local)))
+                    texts.append([[0, UNKNOWN, True], [self.fwd_step[node], b._number(local), False]])
+        for name in b.box_info:
+            for node in b.box_outputs_shown(name):
+                fwd = self.fwd_step.get(node, 0)
+                variants = [[fwd, b.box_line(node, True, False), False]]
                 if fwd > 0:
                     variants.insert(0, [0, b.box_line(node, False, False), True])
                 keys.append((b.box_ids[name], b.box_line(node)))

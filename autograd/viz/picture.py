@@ -905,6 +905,8 @@ def finish_svg(svg: str) -> str:
         elif kind == ["edge"]:
             group.set("data-edge", name.replace("->", " "))
     for text in graph.iter(f"{_SVG}text"):
+        if text.get("data-k") is not None:
+            continue  # a line of a step-through: each step says whether it is computed yet
         if (text.text or "").endswith(f" {UNKNOWN}") or f" {UNKNOWN}," in (text.text or ""):
             mark_unknown(text)
         elif (text.text or "").endswith(HAND):
