@@ -41,6 +41,7 @@ from . import engine  # noqa: E402
 from .engine import Constant, Parameter, Value, describe, scope, topological_order  # noqa: E402
 from .graph import check_toposort, replay, zero_grad  # noqa: E402
 from .derivatives import grad, hessian  # noqa: E402
+from .torch_bridge import to_torch  # noqa: E402  (imports torch only when called)
 
 COMPILED: bool = bool(engine.COMPILED)
 """True if the compiled engine runs, False if ``autograd/engine.py`` runs as plain Python."""
@@ -66,4 +67,5 @@ __all__ = [
     "describe",
     "grad",
     "hessian",
+    "to_torch",
 ]

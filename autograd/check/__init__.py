@@ -1,6 +1,6 @@
 """Check gradients node by node: against central differences, against your own derivation, and explained.
 
-After ``root.backward()`` every node of the graph holds ``.grad == d root / d node``. Three tools check
+After ``root.backward()`` every node of the graph holds ``.grad == d root / d node``. Four tools check
 those numbers one node at a time, which is what someone deriving backpropagation by hand needs:
 
 ``gradcheck(root)`` (module ``gradient_check``)
@@ -11,13 +11,17 @@ those numbers one node at a time, which is what someone deriving backpropagation
 ``compare(root, expected)`` (module ``comparison``)
     Your hand-derived numbers, keyed by label or by node (or arrays of nodes against arrays of
     numbers, for a layer's weights), against ``.grad``.
+``compare_torch(root)`` (module ``torch_comparison``)
+    Every node's value and ``.grad`` against PyTorch's, from a replay of the graph in torch float64
+    (``autograd.to_torch``): "exact", "close" or "differs", node by node. Needs torch
+    (``pip install "chainrule[torch]"``).
 ``explain(node, root)`` (module ``explanation``)
     ``d root/d node`` as the chain rule computes it: one term ``d root/d c * d c/d node`` per consumer
     ``c``, with the consumer's op, the formula of its local derivative and the numbers.
 
-Both ``gradcheck`` and ``compare`` return a ``CheckReport`` (module ``report``): rows in a table
+``gradcheck``, ``compare`` and ``compare_torch`` return a ``CheckReport`` (module ``report``): rows in a table
 (``print`` it, or let Jupyter show its HTML), ``.ok``, ``.failures`` and a one-line ``.summary``.
-Before checking, both look for a stale graph (module ``staleness``): values changed since the graph
+Before checking, they look for a stale graph (module ``staleness``): values changed since the graph
 was built, as after a training step, or gradients that the last backward pass from this root did not
 write. A stale graph is not checked; the report says once which nodes are stale and what to do.
 
@@ -43,10 +47,12 @@ from .gradient_check import AUTO_BUDGET, MODES, gradcheck
 from .naming import LabelError, find_node
 from .report import BackwardNeededError, CheckReport, CheckRow, GradientCheckError
 from .staleness import StaleGraph
+from .torch_comparison import compare_torch
 
 __all__ = [
     "gradcheck",
     "compare",
+    "compare_torch",
     "explain",
     "find_node",
     "CheckReport",

@@ -1,4 +1,4 @@
-"""The verdicts of ``gradcheck`` and ``compare``: one ``CheckRow`` per node, gathered in a ``CheckReport``
+"""The verdicts of ``gradcheck``, ``compare`` and ``compare_torch``: one ``CheckRow`` per node, gathered in a ``CheckReport``
 that prints as a table (text, or HTML in Jupyter), and the argument checks the tools share."""
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ from ..engine import Value, describe
 from .naming import LabelError, Names, d, err, num
 from .staleness import StaleGraph, find_stale_grads, find_stale_values
 
-# Row statuses. Only FAIL makes a row (and the report) not ok.
+# Row statuses. Only FAIL and DIFFERS make a row (and the report) not ok.
 OK = "ok"
 FAIL = "fail"
 KINK = "nondifferentiable"
 EDGE = "domain-edge"
 SKIPPED = (KINK, EDGE)
+# compare_torch's verdicts: the same value and gradient to the last bit, within tolerance, or not.
+EXACT = "exact"
+CLOSE = "close"
+DIFFERS = "differs"
+FAILED = (FAIL, DIFFERS)
 
 # The smallest step that survives rounding: for eps below the float spacing at 1, x + eps * x == x.
 EPS_MIN = sys.float_info.epsilon
@@ -56,17 +61,21 @@ class CheckRow:
         value: its ``.data`` when checked.
         analytic: its ``.grad`` (d root / d node from backward).
         numeric: the reference: for ``gradcheck`` a central difference (see ``method``), for
-            ``compare`` your number; NaN when it could not be computed (a domain edge).
+            ``compare`` your number, for ``compare_torch`` torch's gradient; NaN when it could not
+            be computed (a domain edge).
         abs_err: ``|analytic - numeric|``.
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
         status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink) or "domain-edge"
-            (a nudge leaves the domain of an op, such as log of a value pushed below 0).
+            (a nudge leaves the domain of an op, such as log of a value pushed below 0); for
+            ``compare_torch`` "exact" (value and gradient equal to the last bit), "close" (both
+            within tolerance) or "differs".
         note: why a row was skipped, or what a local check found wrong ("" otherwise).
         key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
         consumers: the names of the nodes that use this node, with their definitions.
         kind: "gradcheck" or "compare".
         root_name: the name of the root, for messages (``dE/dw``).
         method: for gradcheck, "end-to-end" or "local" (see ``gradcheck``); "" for compare.
+        reference_value: for ``compare_torch``, torch's value of the node (NaN for the others).
     """
 
     node: Value
@@ -85,6 +94,17 @@ class CheckRow:
     kind: str
     root_name: str
     method: str = ""
+    reference_value: float = math.nan
+
+    @property
+    def value_err(self) -> float:
+        """``|value - reference_value|``: for ``compare_torch``, how far torch's value is from ours."""
+        return abs(self.value - self.reference_value)
+
+    @property
+    def max_diff(self) -> float:
+        """The larger of the value's and the gradient's absolute differences (``compare_torch``)."""
+        return max(self.value_err, self.abs_err)
 
     @property
     def label(self) -> str:
@@ -98,8 +118,9 @@ class CheckRow:
 
     @property
     def ok(self) -> bool:
-        """False only for a failure; skipped rows (nondifferentiable, domain edge) are ok."""
-        return self.status != FAIL
+        """False only for a failure ("fail", or "differs" for compare_torch); skipped rows
+        (nondifferentiable, domain edge) are ok."""
+        return self.status not in FAILED
 
     def message(self) -> str:
         """The row in words: names the node, its op, both numbers and its consumers."""
@@ -112,6 +133,15 @@ class CheckRow:
             where += f" = {self.definition}"
         where += f" ({what}, value {num(self.value)})"
         grad, reference = num(self.analytic, 10), num(self.numeric, 10)
+        if self.kind == "compare_torch":
+            # every digit (the shortest repr that reads back the same float): the difference may be in the last
+            ours, theirs, grad, reference = (repr(float(x)) for x in (self.value, self.reference_value, self.analytic, self.numeric))
+            differences = f"differences: value {err(self.value_err)}, grad {err(self.abs_err)}"
+            users = "consumers: " + ("; ".join(self.consumers) if self.consumers else "none, it is the root")
+            return (
+                f"{where}: chainrule value {ours}, grad {grad}; torch value {theirs}, grad {reference} "
+                f"({differences}); {users}"
+            )
         if self.kind == "compare":
             numbers_ = f"you expected {d(self.root_name, self.name)} = {reference} but .grad = {grad}"
         elif self.method == "local":
@@ -146,7 +176,7 @@ class CheckRow:
 
 
 class CheckReport:
-    """The rows of a ``gradcheck`` or ``compare``, in a table.
+    """The rows of a ``gradcheck``, ``compare`` or ``compare_torch``, in a table.
 
     Iterate over it for the rows (``CheckRow``); ``len(report)`` is the number of rows;
     ``report[i]``, ``report["w"]`` or ``report[node]`` picks one. ``str(report)`` is a plain-text
@@ -158,11 +188,13 @@ class CheckReport:
     what to do, and that one message is what the report shows.
 
     Attributes:
-        kind: "gradcheck" or "compare".
+        kind: "gradcheck", "compare" or "compare_torch".
         root: the root the gradients are of.
-        rows: the rows: in ``topological_order(root)`` for gradcheck, in the order given for compare.
-        eps, atol, rtol: the settings used (``eps`` is None for compare). A row passes when
-            ``abs_err <= atol + rtol * |numeric|``.
+        rows: the rows: in ``topological_order(root)`` for gradcheck and compare_torch, in the
+            order given for compare.
+        eps, atol, rtol: the settings used (``eps`` is None for compare and compare_torch). A row
+            passes when ``abs_err <= atol + rtol * |numeric|`` (for compare_torch, and the same of the
+            value against torch's).
         method: how gradcheck made its references: "end-to-end" or "local" (None for compare, or
             when the graph was stale).
         stale: a ``StaleGraph`` when the graph was not checked because it is stale, else None.
@@ -212,6 +244,11 @@ class CheckReport:
         return self.stale is None and all(row.ok for row in self.rows)
 
     @property
+    def max_diff(self) -> CheckRow | None:
+        """For ``compare_torch``: the row whose value or gradient is furthest from torch's (None if no rows)."""
+        return max(self.rows, key=lambda r: r.max_diff, default=None)
+
+    @property
     def failures(self) -> list[CheckRow]:
         """The failing rows."""
         return [row for row in self.rows if not row.ok]
@@ -234,6 +271,8 @@ class CheckReport:
         if self.stale is not None:
             return f"{self.kind} of {self.root_name}: NOT CHECKED, {self.stale.headline}"
         n = len(self.rows)
+        if self.kind == "compare_torch":
+            return self._torch_summary()
         if self.kind == "gradcheck":
             what = f"{n} node{'s' if n != 1 else ''} checked against central differences ({self.method})"
         else:
@@ -252,6 +291,22 @@ class CheckReport:
             parts.append("no gradient above atol to take a relative error of")
         return "; ".join(parts)
 
+    def _torch_summary(self) -> str:
+        n = len(self.rows)
+        counts = {status: sum(row.status == status for row in self.rows) for status in (EXACT, CLOSE, DIFFERS)}
+        parts = [
+            f"{self.kind} of {self.root_name}: {n} node{'s' if n != 1 else ''} replayed in torch (float64): "
+            f"{counts[EXACT]} exact, {counts[CLOSE]} close, {counts[DIFFERS]} differ{'s' if counts[DIFFERS] == 1 else ''}"
+        ]
+        parts.append(f"{counts[DIFFERS]} FAILED" if counts[DIFFERS] else "all agree")
+        furthest = self.max_diff
+        if furthest is not None and furthest.max_diff > 0:
+            which = "value" if furthest.value_err >= furthest.abs_err else "grad"
+            parts.append(f"max difference {err(furthest.max_diff)} ({which} of {furthest.name})")
+        elif furthest is not None:
+            parts.append("max difference 0")
+        return "; ".join(parts)
+
     def failure_message(self) -> str:
         """Every failing row in words, and what usually causes it (or why the graph was not checked)."""
         if self.stale is not None:
@@ -267,6 +322,8 @@ class CheckReport:
 
     # -- display ------------------------------------------------------------------------------------
     def _columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        if self.kind == "compare_torch":
+            return self._torch_columns()
         reference = "numeric" if self.kind == "gradcheck" else "expected"
         headers = ["#", "node", "definition", "value", "grad", reference, "abs err", "rel err", "status"]
         numeric_column = [True, False, False, True, True, True, True, True, False]
@@ -289,7 +346,28 @@ class CheckReport:
                     num(row.numeric),
                     err(row.abs_err),
                     err(row.rel_err),
-                    row.status.upper() if row.status == FAIL else row.status,
+                    row.status.upper() if row.status in FAILED else row.status,
+                ]
+            )
+        return headers, body, numeric_column
+
+    def _torch_columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        headers = ["#", "node", "definition", "value", "torch value", "grad", "torch grad", "max diff", "verdict"]
+        numeric_column = [True, False, False, True, True, True, True, True, False]
+        body = []
+        for row in self.rows:
+            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            body.append(
+                [
+                    str(row.index),
+                    row.name,
+                    definition,
+                    num(row.value),
+                    num(row.reference_value),
+                    num(row.analytic),
+                    num(row.numeric),
+                    err(row.max_diff),
+                    row.status.upper() if row.status in FAILED else row.status,
                 ]
             )
         return headers, body, numeric_column
@@ -324,7 +402,7 @@ class CheckReport:
                 f"{html.escape(self.stale.advice)}</p></div>"
             )
         headers, body, right = self._columns()
-        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4"}
+        colour = {FAIL: "#f8d0d0", DIFFERS: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4"}
         out = ['<table class="chainrule-check">', "<thead><tr>"]
         out += [
             f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
@@ -416,6 +494,7 @@ def make_row(
     note: str = "",
     key: str = "",
     method: str = "",
+    reference_value: float = math.nan,
 ) -> CheckRow:
     abs_err = abs(analytic - numeric)
     scale = max(abs(analytic), abs(numeric))
@@ -438,6 +517,7 @@ def make_row(
         kind=kind,
         root_name=names.root_name(),
         method=method,
+        reference_value=reference_value,
     )
 
 
