@@ -170,6 +170,8 @@ def save_torch(model: MLP, path: str | os.PathLike[str]) -> Path:
     # A small private version of the atomic write (temp file in the same folder, fsync, os.replace).
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it the mode a new file (or the old one) would have
+        os.chmod(temporary, _mode_for(target))
         with os.fdopen(handle, "wb") as out:
             torch.save(state, out)
             out.flush()
@@ -179,3 +181,13 @@ def save_torch(model: MLP, path: str | os.PathLike[str]) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits ``target`` has, or those a file newly made there gets (0666 less the umask)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
