@@ -385,3 +385,16 @@ def test_save_torch_round_trips(tmp_path: Path) -> None:
     module.load_state_dict(state)
     assert nn.from_torch(module).state_dict() == model.state_dict()
     assert math.isfinite(module(torch.zeros(1, 3, dtype=torch.float64)).detach().sum().item())
+
+
+def test_compare_torch_on_a_root_that_is_a_leaf_and_on_an_expression_of_every_primitive() -> None:
+    x = Value(0.7, "x")
+    x.backward()
+    (row,) = compare_torch(x)
+    assert row.status == "exact" and row.analytic == row.numeric == 1.0
+    a, b = Value(0.8, "a"), Value(-1.3, "b")
+    e = ((a * b).sigmoid() + (a / b).tanh() - (-a).relu() + (a**2).exp().log() + a ** (b * b) - 2 ** b).relu()
+    e.backward()
+    assert {engine.op_entry(node)[0].name for node in topological_order(e) if node.op} == set(engine.OPS)
+    report = compare_torch(e)
+    assert report.ok, report.failure_message()
