@@ -418,8 +418,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _torch_file(path: str) -> Path:
     """The file ``--export-torch`` will write, checked (with torch's presence) before training."""
-    if importlib.util.find_spec("torch") is None:
-        raise UsageError(f"--export-torch needs PyTorch, which is not installed; install it with: {TORCH_INSTALL}")
+    try:
+        import torch  # noqa: F401  (imported now, so that a missing or broken torch stops us before training)
+    except ImportError as exc:
+        raise UsageError(
+            f"--export-torch needs PyTorch, which is not installed ({exc}); install it with: {TORCH_INSTALL}"
+        ) from None
     return writable_file("--export-torch", path, "model.pt", (".pt", ".pth"))
 
 
