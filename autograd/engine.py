@@ -65,6 +65,8 @@ EXP_MAX = math.log(2.0**1023 * (2.0 - 2.0**-52))
 
 # ``backward`` stamps every node it writes a gradient to with the number of its pass (see grad_pass).
 _pass_numbers = itertools.count(1)
+HAND_SET: int = -1
+"""``grad_pass`` of a grad set by hand (``v.grad = ...`` or ``c._backward()``)."""
 
 
 # -- scopes: which block of a model a node was made in ---------------------------------------------------
@@ -93,7 +95,8 @@ class Value:
     Attributes:
         data: the value (writable, and always a finite float: optimizers write it; ``autograd.replay``
             recomputes the nodes that depend on it).
-        grad: d root / d self after ``root.backward()``; 0.0 until a backward pass reaches it.
+        grad: d root / d self after ``root.backward()``; 0.0 until a backward pass reaches it or you set
+            it (writable: a grad you write is marked as set by hand, see ``grad_source``).
         label: a name for drawings, reports and error messages (writable, a str).
         op: the primitive that made this node (``+ - * / neg **k pow exp log sigmoid tanh relu``, where
             a constant power reads "**2", "**-1", ...), or "" for a leaf.
@@ -103,6 +106,19 @@ class Value:
         grad_pass: 0 if no backward pass has written ``grad`` (since the node was made or zeroed by
             ``autograd.zero_grad``), else the number of the pass that last did; after
             ``root.backward()`` every node of root's graph has ``grad_pass == root.grad_pass``.
+            -1 (``HAND_SET``) when the grad was set by hand: written as ``v.grad = ...`` or by the
+            lecture's local step ``c._backward()`` (see ``grad_source``).
+        grad_source: where ``grad`` came from, in words: "backward" (a backward pass wrote it),
+            "hand" (you wrote it: ``v.grad = 4.0`` or ``c._backward()``; drawings show it as
+            ``grad 4 (by hand)`` and ``autograd.check.grade`` checks it) or "none" (nothing has: a
+            new node, or zeroed by ``zero_grad``, an optimizer's ``zero_grad`` or
+            ``autograd.zero_grad``). A hand-set grad stays hand-set until a backward pass or a zeroing
+            writes the node: a computed node's is then replaced; a leaf's is the start that backward
+            adds to, as leaves accumulate (``p.grad = 0.0; loss.backward()`` gives the backward grad).
+
+    Lecture compatibility (micrograd, "neural networks: zero to hero", lecture 1): ``v._prev`` is the
+    set of operand nodes, ``v._op`` the op's name and ``v._backward()`` the local chain-rule step
+    (each operand's grad += local derivative * ``v.grad``); ``autograd.viz.draw_dot(root)`` draws.
 
     Values hash by identity and do not define ``==``, so they can be dictionary keys and set members.
     A Value is not a float: ``float(v)`` and ``math.exp(v)`` raise a TypeError (they would silently
@@ -111,14 +127,14 @@ class Value:
 
     # Every primitive has one or two operands, so a node keeps them, and its partial derivatives with
     # respect to them, in four fixed fields (a, b, d self/da, d self/db) rather than in two tuples.
-    __slots__ = ("_data", "_grad", "_a", "_b", "_da", "_db", "_op", "_label", "_scope", "_pass", "_saved", "_mark")
+    __slots__ = ("_data", "_grad", "_a", "_b", "_da", "_db", "_opname", "_label", "_scope", "_pass", "_saved", "_mark")
     _data: cython.double
     _grad: cython.double
     _a: Value
     _b: Value
     _da: cython.double
     _db: cython.double
-    _op: str
+    _opname: str  # the op's name (``op``; ``_op`` is micrograd's name for it)
     _label: str
     _scope: str
     _pass: cython.long  # the backward pass that last wrote _grad (0: none)
@@ -134,7 +150,7 @@ class Value:
         self._b = None
         self._da = 0.0
         self._db = 0.0
-        self._op = ""
+        self._opname = ""
         self._scope = _current_scope()
         self._pass = 0
         self._saved = 0.0
@@ -155,7 +171,10 @@ class Value:
 
     @grad.setter
     def grad(self, value: Number) -> None:
+        # Only users write grads through this setter (the engine writes _grad), so the grad is marked as
+        # set by hand; zero_grad and backward pass mark it otherwise.
         self._grad = _finite_field(value, self, "grad")
+        self._pass = HAND_SET
 
     @property
     def label(self) -> str:
@@ -167,7 +186,7 @@ class Value:
 
     @property
     def op(self) -> str:
-        return self._op
+        return self._opname
 
     @property
     def scope(self) -> str:
@@ -176,6 +195,47 @@ class Value:
     @property
     def grad_pass(self) -> int:
         return self._pass
+
+    @property
+    def grad_source(self) -> str:
+        """"backward" (a backward pass wrote ``grad``), "hand" (you did) or "none" (nothing has)."""
+        if self._pass > 0:
+            return "backward"
+        return "hand" if self._pass == HAND_SET else "none"
+
+    # -- micrograd's names (lecture compatibility) ------------------------------------------------
+    @property
+    def _prev(self) -> set:
+        """micrograd's name: the set of operand nodes (``parents`` keeps them in order, repeats too)."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for ``op``: the op's name, "" for a leaf."""
+        return self._opname
+
+    def _backward(self) -> None:
+        """micrograd's local step of the chain rule: each operand's grad += d self/d operand * self.grad.
+
+        Call it on every node in reverse topological order after ``root.grad = 1.0`` (on a graph whose
+        grads are 0) and every grad is what ``root.backward()`` gives. The step is the one ``backward``
+        applies to each node; the operands' grads count as set by hand (``grad_source`` "hand"), as the
+        lecture's learner is doing backpropagation by hand. A leaf has no operands: nothing happens.
+        """
+        g: cython.double = self._grad
+        if self._a is None:
+            return
+        _local_step(self, g)
+        self._a._pass = HAND_SET
+        if self._b is not None:
+            self._b._pass = HAND_SET
+
+    @property
+    def _children(self) -> set:
+        raise AttributeError(
+            "Value has no attribute '_children': micrograd's constructor argument is kept as v._prev (the set "
+            "of operand nodes); chainrule's v.parents gives them in operand order"
+        )
 
     @property
     def parents(self) -> tuple:
@@ -219,7 +279,7 @@ class Value:
 
     def __repr__(self) -> str:
         label = f", label={self._label!r}" if self._label else ""
-        op = f", op={self._op!r}" if self._op else ""
+        op = f", op={self._opname!r}" if self._opname else ""
         return f"Value(data={self._data:.6g}, grad={self._grad:.6g}{label}{op})"
 
     def __float__(self) -> float:
@@ -358,8 +418,10 @@ class Value:
           grad is discarded first.
         * Leaves (inputs, parameters, constants) *accumulate*: this pass's d self / d leaf is added to
           what they hold, as in PyTorch, so a training loop zeroes them between steps
-          (``autograd.zero_grad`` or an optimizer's ``zero_grad``).
-        * Every node reached gets ``grad_pass == self.grad_pass``, a number new to this pass.
+          (``autograd.zero_grad`` or an optimizer's ``zero_grad``). A grad set by hand on a leaf is such
+          a start too: ``p.grad = 0.0; loss.backward()`` leaves d loss/d p in ``p.grad``.
+        * Every node reached gets ``grad_pass == self.grad_pass``, a number new to this pass, and
+          ``grad_source`` "backward" (a grad set by hand before is no longer marked so).
 
         If a gradient overflows to a non-finite float, a FloatingPointError names the node and every
         grad of the graph, leaves and computed nodes alike, is put back as it was before the call.
@@ -480,7 +542,7 @@ def _node(data: cython.double, op: str, a: Value, da: cython.double, b: Optional
         raise OverflowError(f"{op!r} overflows a float: got {data} from {_operands(a, b)}")
     node: Value = Value.__new__(Value)
     node._data = data
-    node._op = op
+    node._opname = op
     node._label = ""
     node._a = a
     node._da = da
@@ -520,7 +582,7 @@ def _operand(x: object, op: str) -> Value:
     c = Constant.__new__(Constant)
     c._data = value
     c._grad = 0.0
-    c._op = ""
+    c._opname = ""
     c._label = ""
     c._a = None
     c._da = 0.0
@@ -639,16 +701,12 @@ def _chain_rule(order: list, root: Value, accumulate_leaves: cython.bint) -> cyt
     from 0 too. Every old grad is kept in ``_saved``: if a gradient is not finite, all are put back and
     a FloatingPointError names the node."""
     node: Value
-    a: Value
-    b: Value
     g: cython.double
     for node in order:
         node._saved = node._grad
         if node._a is not None or not accumulate_leaves:
             node._grad = 0.0
     root._grad += 1.0  # 0 + 1 for a computed root, whose grad was just cleared
-    # The chain rule, written once: a node's gradient flows to each of its operands, times the partial
-    # derivative recorded when the node was made.
     for node in reversed(order):
         g = node._grad
         if g - g != 0.0:  # inf or nan
@@ -658,12 +716,21 @@ def _chain_rule(order: list, root: Value, accumulate_leaves: cython.bint) -> cyt
                 f"backward: the gradient at {describe(node)} is {g}, not a finite float (it overflowed); "
                 "every grad was left as it was"
             )
-        a = node._a
-        if a is not None:
-            a._grad += node._da * g
-            b = node._b
-            if b is not None:
-                b._grad += node._db * g
+        if node._a is not None:
+            _local_step(node, g)
+
+
+@cython.cfunc
+@cython.inline
+def _local_step(node: Value, g: cython.double) -> cython.void:
+    """The chain rule, written once: a node's gradient ``g`` flows to each of its operands, times the
+    partial derivative recorded when the node was made. ``backward`` applies it to every node, from
+    the root back; micrograd's ``node._backward()`` applies it to one."""
+    a: Value = node._a
+    b: Value = node._b
+    a._grad += node._da * g
+    if b is not None:
+        b._grad += node._db * g
 
 
 @cython.cfunc
@@ -681,10 +748,12 @@ def clear_grads(nodes) -> None:
 
 def forget_grad_passes(nodes) -> None:
     """Mark every node's grad as not computed by any backward pass (grad_pass 0), keeping the number:
-    ``replay`` does so when the values the grads belong to have changed."""
+    ``replay`` does so when the values the grads belong to have changed. A grad set by hand stays set by
+    hand (it is the user's answer; ``autograd.check.grade`` checks it at the current values)."""
     node: Value
     for node in nodes:
-        node._pass = 0
+        if node._pass != HAND_SET:
+            node._pass = 0
 
 
 def gradients(root, inputs) -> list:
@@ -856,7 +925,7 @@ def _blank(cls: type) -> Value:
 def _copy_fields(twin: Value, node: Value, a: Optional[Value], b: Optional[Value]) -> cython.void:
     twin._data = node._data
     twin._grad = node._grad
-    twin._op = node._op
+    twin._opname = node._opname
     twin._label = node._label
     twin._a = a
     twin._da = node._da
@@ -891,7 +960,7 @@ def _table(order: list) -> tuple:
         a.append(position[node._a] if node._a is not None else -1)
         b.append(position[node._b] if node._b is not None else -1)
         passes.append(node._pass)
-        ops.append(node._op)
+        ops.append(node._opname)
         labels.append(node._label)
         scopes.append(node._scope)
     doubles = [array("d", column) for column in (data, grad, da, db)]
@@ -904,14 +973,14 @@ def _restore_graph(nodes: list, table: tuple, end: object) -> Value:
     data, grad, da, db, a, b, passes, ops, labels, scopes = table
     # Pass numbers count the backward passes of the process that pickled the graph; here they get new
     # numbers, so that nodes written by one pass still share one number and no other pass has it.
-    renumbered: dict = {0: 0}
+    renumbered: dict = {0: 0, HAND_SET: HAND_SET}
     shell: Value
     i: cython.Py_ssize_t
     for i in range(len(nodes)):
         shell = nodes[i]
         shell._data = as_finite_float(data[i], "a pickled Value's data")
         shell._grad = grad[i]
-        shell._op = ops[i]
+        shell._opname = ops[i]
         shell._label = _as_label(labels[i])
         shell._a = nodes[a[i]] if a[i] >= 0 else None
         shell._da = da[i]

@@ -53,7 +53,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build, differentiate and animate the expression; print the root's value and the inputs' gradients."""
     # Imported here so that other chainrule commands do not pay for loading graphviz.
-    from autograd.render import RenderError
+    from autograd.viz.render import RenderError
     from autograd.viz import GraphTooLargeError, animate
 
     # The output is checked first, so that nothing is computed for a file that cannot be written.

@@ -66,7 +66,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build, differentiate and draw the expression; print the root's value and the inputs' gradients."""
-    from autograd.render import RenderError
+    from autograd.viz.render import RenderError
 
     # The output is checked first, so that nothing is computed for a file that cannot be written.
     target = check_output("-o", args.output) if args.output is not None else None
@@ -122,7 +122,7 @@ def check_output(option: str, text: str, formats: tuple[str, ...] = FORMATS) -> 
     """The path ``text`` given to ``option`` and its format (the suffix), checked before any work: a
     file that can be written, with a suffix among ``formats`` that this machine can make. Else a
     UsageError that says what is wrong and what to write instead."""
-    from autograd import render
+    from autograd.viz import render
 
     path = writable_path(option, text)
     suffix = path.suffix.lower().lstrip(".")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from autograd import Parameter, Value, scope
+from autograd.engine import clear_grads
 
 from .validation import Seed, make_rng
 
@@ -123,9 +124,9 @@ class Module:
         return []
 
     def zero_grad(self) -> None:
-        """Set ``.grad`` of every parameter to 0.0 (leaves accumulate gradients across backward passes)."""
-        for p in self.parameters():
-            p.grad = 0.0
+        """Set ``.grad`` of every parameter to 0.0 (leaves accumulate gradients across backward passes),
+        marked as not computed (``grad_source`` "none", not "hand")."""
+        clear_grads(self.parameters())
 
     def __call__(self, x: Sequence[Input]):  # noqa: ANN204 (each module returns its own kind)
         raise NotImplementedError(f"{type(self).__name__} does not define __call__")

@@ -18,6 +18,7 @@ import numbers
 from typing import Iterable
 
 from autograd import Value, describe
+from autograd.engine import clear_grads
 
 
 def _check_number(x: object, what: str, low: float, high: float = math.inf, *, low_open: bool = True) -> float:
@@ -58,9 +59,8 @@ class Optimizer:
         self.params: list[Value] = params
 
     def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to 0.0."""
-        for p in self.params:
-            p.grad = 0.0
+        """Set every parameter's ``.grad`` to 0.0, marked as not computed (``grad_source`` "none", not "hand")."""
+        clear_grads(self.params)
 
     def step(self) -> None:
         """Update every parameter from its ``.grad``."""

@@ -277,6 +277,9 @@ def fit(
                 opt.zero_grad()
                 batch_loss.backward()
                 opt.step()
+                # Free this batch's graph now, not when the next one has been built: its memory is then
+                # reused at once (the engine's free list, warm caches) and two graphs never coexist.
+                batch_loss = losses = outputs = sample_loss = None
             history.train_loss.append(loss_sum / n)
             history.train_accuracy.append(correct / n)
             status = {"loss": f"{loss_sum / n:.4f}", "acc": f"{correct / n:.3f}"}
@@ -302,6 +305,7 @@ def _evaluate(
         outputs = _outputs(model, row)
         loss_sum += loss_of(outputs, label).data
         correct += _predicted_class(outputs) == label
+        outputs = None  # this sample's graph goes before the next is built
     return loss_sum / len(rows), correct / len(rows)
 
 

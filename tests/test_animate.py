@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograd import Value, scope, topological_order
-from autograd.animate import Animation
+from autograd.viz.animation import Animation
 from autograd.check import BackwardNeededError, explain
 from autograd.viz import GraphTooLargeError, animate
 

@@ -169,3 +169,43 @@ def test_child_process_reports_result_exception_and_crash():
     if hasattr(signal, "SIGSEGV") and os.name == "posix":
         with pytest.raises(ChildFailed, match=r"crashed \(SIGSEGV\)"):
             run_in_child(_crash)
+
+
+# -- the limit benchmark (issue 22): chainrule against the minimal engine and hand-derived floats -------
+
+
+def test_hand_derived_float_step_is_chainrules_step():
+    """The hand-written backward of benchmarks/limit.py gives chainrule's loss and updated parameters."""
+    import numpy as np
+
+    from benchmarks import limit
+    from benchmarks.engines import load_engines
+
+    X, y = workloads.two_moons(12, noise=0.1, seed=3)
+    init = workloads.init_mlp(2, (16, 16, 1), np.random.default_rng(3))
+    engines, _ = load_engines(["chainrule"])
+    step = limit.graph_step(engines["chainrule"], init, X, y)
+    net = limit.float_network(init)
+    for _ in range(3):  # three steps: the second and third start from updated parameters
+        expected = step().data
+        got = limit.float_step(net, X, y)
+        assert math.isclose(got, expected, rel_tol=1e-12)
+        after = [p for layer in net for weights, bias in layer for p in (*weights, bias)]
+        assert len(after) == len(step.params)
+        for a, p in zip(after, step.params):
+            assert math.isclose(a, p.data, rel_tol=1e-9, abs_tol=1e-15)
+
+
+def test_limit_benchmark_runs_and_all_engines_agree(tmp_path):
+    pytest.importorskip("pyximport", reason="the minimal engine is built with Cython (in the dev extra)")
+    out = tmp_path / "limit.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "limit.py"), "--tiny", "--json", str(out), "--build-dir", str(tmp_path / "build")],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    assert set(data["engines"]) == {"chainrule", "chainrule-py", "minimal engine", "hand-derived floats"}
+    assert all(len(e["wall_s"]) == 2 and all(t > 0 for t in e["cpu_s"] + e["wall_s"]) for e in data["engines"].values())
+    assert "chainrule / minimal engine (wall)" in data["ratios"]
+    assert "| chainrule / hand-derived floats |" in done.stdout

@@ -241,3 +241,25 @@ def test_outputs_in_a_notebook_page_fit_the_cell_zoom_and_step_independently(wat
     order = topological_order(E)
     assert {"text": "grad ?", "unknown": True} in lines_of(lab, value_box(order, nodes["x"]))
     assert {"text": f"grad {g4(nodes['x'].grad)}", "unknown": False} in lines_of(classic, value_box(order, nodes["x"]))
+
+
+def test_a_hand_set_leaf_grad_is_shown_marked_in_the_step_through(watched, tmp_path):
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    y = (x * w).tanh()
+    y.label = "y"
+    y.backward()
+    w.grad = 5.0  # by hand, after the pass
+    order = topological_order(y)
+    anim = animate(y)
+    page = watched.page
+    page.goto(anim.save(tmp_path / "hand.html").as_uri())
+    root = page.locator(".cr-anim")
+    hand = "t => t.classList.contains('cr-hand')"
+    grad_line = f"[data-name='{value_box(order, w)}'] text:has-text('grad')"
+    assert root.locator(grad_line).evaluate(hand) is False  # step 0: grad ?, grey
+    set_slider(root, step_of(anim, "backward", w))
+    line = root.locator(grad_line)
+    assert line.text_content() == "grad 5 (by hand)" and line.evaluate(hand) is True
+    assert "set by hand after the backward pass" in shown(root)["caption"]
+    set_slider(root, 0)
+    assert root.locator(grad_line).evaluate(hand) is False

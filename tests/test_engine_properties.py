@@ -92,3 +92,24 @@ def test_backward_twice_gives_the_same_intermediate_grads(xs, program):
     root.backward()
     assert [n.grad for n in topological_order(root) if n.parents] == first
     assert all(math.isfinite(g) for g in first)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(xs=inputs, program=st.lists(step, min_size=1, max_size=12))
+def test_backward_node_by_node_is_backward_bit_for_bit(xs, program):
+    """micrograd's lecture loop, ``_backward()`` on every node from the root back after ``root.grad = 1``,
+    is the same chain rule as ``backward()``: the same numbers to the last bit, and grade calls them right."""
+    from autograd import zero_grad
+    from autograd.check import grade
+
+    nodes = build(xs, program)
+    root = nodes[-1]
+    root.backward()
+    order = topological_order(root)
+    want = [n.grad for n in order]
+    zero_grad(root)
+    root.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+    assert [n.grad for n in order] == want
+    assert grade(root).ok

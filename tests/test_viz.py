@@ -1,4 +1,4 @@
-"""Tests of ``autograd.viz.draw`` and ``autograd.render``: the DOT structure, the numbers it shows,
+"""Tests of ``autograd.viz.draw`` and ``autograd.viz.render``: the DOT structure, the numbers it shows,
 clusters and collapsed boxes, the size limit, gradient-check highlighting, and SVG made without a
 system Graphviz (the in-process WebAssembly build)."""
 
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from autograd import Constant, Parameter, Value, scope, topological_order
-from autograd import render as render_module
-from autograd.render import RenderError
+from autograd.viz import render as render_module
+from autograd.viz.render import RenderError
 from autograd.viz import BOX_FILL, FAILED_FILL, FILL, RED, ROOT_FILL, Drawing, GraphTooLargeError, draw
 
 
@@ -663,7 +663,7 @@ def test_frame_titles_are_drawn_over_the_arrows_on_a_halo():
 
 
 def test_grads_no_backward_pass_computed_are_drawn_as_unknown(monkeypatch):
-    import autograd.viz as viz
+    import autograd.viz.picture as viz
 
     E, a, b = logsumexp_minus_a()
     computed = {E, a}

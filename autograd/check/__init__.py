@@ -1,6 +1,6 @@
 """Check gradients node by node: against central differences, against your own derivation, and explained.
 
-After ``root.backward()`` every node of the graph holds ``.grad == d root / d node``. Four tools check
+After ``root.backward()`` every node of the graph holds ``.grad == d root / d node``. Five tools check
 those numbers one node at a time, which is what someone deriving backpropagation by hand needs:
 
 ``gradcheck(root)`` (module ``gradient_check``)
@@ -15,11 +15,15 @@ those numbers one node at a time, which is what someone deriving backpropagation
     Every node's value and ``.grad`` against PyTorch's, from a replay of the graph in torch float64
     (``autograd.to_torch``): "exact", "close" or "differs", node by node. Needs torch
     (``pip install "chainrule[torch]"``).
+``grade(root)`` (module ``grading``)
+    Gradients you set by hand (``v.grad = ...``, or ``c._backward()`` node by node, as micrograd's
+    lecture does) against the true d root/d node, right or wrong; a wrong one gets a hint, the
+    chain-rule sum with your own upstream numbers, that says whether the mistake is here or upstream.
 ``explain(node, root)`` (module ``explanation``)
     ``d root/d node`` as the chain rule computes it: one term ``d root/d c * d c/d node`` per consumer
     ``c``, with the consumer's op, the formula of its local derivative and the numbers.
 
-``gradcheck``, ``compare`` and ``compare_torch`` return a ``CheckReport`` (module ``report``): rows in a table
+``gradcheck``, ``compare``, ``compare_torch`` and ``grade`` return a ``CheckReport`` (module ``report``): rows in a table
 (``print`` it, or let Jupyter show its HTML), ``.ok``, ``.failures`` and a one-line ``.summary``.
 Before checking, they look for a stale graph (module ``staleness``): values changed since the graph
 was built, as after a training step, or gradients that the last backward pass from this root did not
@@ -43,6 +47,7 @@ unlabelled root is ``f``. Constants are shown by their value in definitions (``x
 
 from .comparison import compare
 from .explanation import ChainTerm, Explanation, explain
+from .grading import grade
 from .gradient_check import AUTO_BUDGET, MODES, gradcheck
 from .naming import LabelError, find_node
 from .report import BackwardNeededError, CheckReport, CheckRow, GradientCheckError
@@ -53,6 +58,7 @@ __all__ = [
     "gradcheck",
     "compare",
     "compare_torch",
+    "grade",
     "explain",
     "find_node",
     "CheckReport",

@@ -1,4 +1,4 @@
-"""The verdicts of ``gradcheck``, ``compare`` and ``compare_torch``: one ``CheckRow`` per node, gathered in a ``CheckReport``
+"""The verdicts of ``gradcheck``, ``compare``, ``compare_torch`` and ``grade``: one ``CheckRow`` per node, gathered in a ``CheckReport``
 that prints as a table (text, or HTML in Jupyter), and the argument checks the tools share."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from typing import Iterator, Union
 
-from ..engine import Value, describe
+from ..engine import HAND_SET, Value, describe, topological_order
 from .naming import LabelError, Names, d, err, num
 from .staleness import StaleGraph, find_stale_grads, find_stale_values
 
@@ -20,6 +20,8 @@ FAIL = "fail"
 KINK = "nondifferentiable"
 EDGE = "domain-edge"
 SKIPPED = (KINK, EDGE)
+SHOWN_HAND = 6  # how many hand-set nodes a message names
+UNANSWERED = "unanswered"  # grade: a node whose grad was not set by hand
 # compare_torch's verdicts: the same value and gradient to the last bit, within tolerance, or not.
 EXACT = "exact"
 CLOSE = "close"
@@ -59,20 +61,23 @@ class CheckRow:
         name: its label, or ``#index``.
         definition: how it was made, such as ``h * w``, or its role for a leaf.
         value: its ``.data`` when checked.
-        analytic: its ``.grad`` (d root / d node from backward).
+        analytic: its ``.grad`` (d root / d node from backward; for ``grade`` the number you set by
+            hand, NaN when unanswered).
         numeric: the reference: for ``gradcheck`` a central difference (see ``method``), for
-            ``compare`` your number, for ``compare_torch`` torch's gradient; NaN when it could not
-            be computed (a domain edge).
+            ``compare`` your number, for ``compare_torch`` torch's gradient, for ``grade`` the true
+            d root / d node (NaN, hidden, when unanswered); NaN when it could not be computed (a
+            domain edge).
         abs_err: ``|analytic - numeric|``.
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
-        status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink) or "domain-edge"
-            (a nudge leaves the domain of an op, such as log of a value pushed below 0); for
-            ``compare_torch`` "exact" (value and gradient equal to the last bit), "close" (both
-            within tolerance) or "differs".
-        note: why a row was skipped, or what a local check found wrong ("" otherwise).
+        status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink), "domain-edge"
+            (a nudge leaves the domain of an op, such as log of a value pushed below 0), for
+            ``grade`` "unanswered" (no grad set by hand), for ``compare_torch`` "exact" (value and
+            gradient equal to the last bit), "close" (both within tolerance) or "differs".
+        note: why a row was skipped, or what a local check found wrong; for a wrong ``grade`` row the
+            hint (the chain-rule sum with your upstream numbers); "" otherwise.
         key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
         consumers: the names of the nodes that use this node, with their definitions.
-        kind: "gradcheck" or "compare".
+        kind: "gradcheck", "compare" or "grade".
         root_name: the name of the root, for messages (``dE/dw``).
         method: for gradcheck, "end-to-end" or "local" (see ``gradcheck``); "" for compare.
         reference_value: for ``compare_torch``, torch's value of the node (NaN for the others).
@@ -119,8 +124,16 @@ class CheckRow:
     @property
     def ok(self) -> bool:
         """False only for a failure ("fail", or "differs" for compare_torch); skipped rows
-        (nondifferentiable, domain edge) are ok."""
+        (nondifferentiable, domain edge) and unanswered ones are ok."""
         return self.status not in FAILED
+
+    @property
+    def verdict(self) -> str:
+        """For ``grade``: "right", "wrong" or "unanswered"; for ``compare_torch`` "exact", "close" or "differs";
+        for the others "ok", "fail" or the skip status."""
+        if self.kind == "grade":
+            return {OK: "right", FAIL: "wrong"}.get(self.status, self.status)
+        return self.status
 
     def message(self) -> str:
         """The row in words: names the node, its op, both numbers and its consumers."""
@@ -142,7 +155,11 @@ class CheckRow:
                 f"{where}: chainrule value {ours}, grad {grad}; torch value {theirs}, grad {reference} "
                 f"({differences}); {users}"
             )
-        if self.kind == "compare":
+        if self.kind == "grade":
+            if self.status == UNANSWERED:
+                return f"{where}: unanswered ({self.note})"
+            numbers_ = f"you set .grad = {grad}, the true ∂{_word(self.root_name)}/∂{_word(self.name)} is {reference}"
+        elif self.kind == "compare":
             numbers_ = f"you expected {d(self.root_name, self.name)} = {reference} but .grad = {grad}"
         elif self.method == "local":
             numbers_ = f".grad = {grad} but the chain rule over central-difference local derivatives gives {reference}"
@@ -188,7 +205,7 @@ class CheckReport:
     what to do, and that one message is what the report shows.
 
     Attributes:
-        kind: "gradcheck", "compare" or "compare_torch".
+        kind: "gradcheck", "compare", "compare_torch" or "grade" (your hand-set grads against the true ones).
         root: the root the gradients are of.
         rows: the rows: in ``topological_order(root)`` for gradcheck and compare_torch, in the
             order given for compare.
@@ -249,6 +266,16 @@ class CheckReport:
         return max(self.rows, key=lambda r: r.max_diff, default=None)
 
     @property
+    def answered(self) -> list[CheckRow]:
+        """For ``grade``: the rows of nodes whose grad you set by hand (right or wrong)."""
+        return [row for row in self.rows if row.status != UNANSWERED]
+
+    @property
+    def unanswered(self) -> list[CheckRow]:
+        """For ``grade``: the rows of nodes whose grad you did not set by hand."""
+        return [row for row in self.rows if row.status == UNANSWERED]
+
+    @property
     def failures(self) -> list[CheckRow]:
         """The failing rows."""
         return [row for row in self.rows if not row.ok]
@@ -273,6 +300,8 @@ class CheckReport:
         n = len(self.rows)
         if self.kind == "compare_torch":
             return self._torch_summary()
+        if self.kind == "grade":
+            return self._grade_summary()
         if self.kind == "gradcheck":
             what = f"{n} node{'s' if n != 1 else ''} checked against central differences ({self.method})"
         else:
@@ -307,6 +336,23 @@ class CheckReport:
             parts.append("max difference 0")
         return "; ".join(parts)
 
+    def _grade_summary(self) -> str:
+        answered, wrong, unanswered = len(self.answered), len(self.failures), len(self.unanswered)
+        head = f"grade of {self.root_name}: "
+        if not answered:
+            return head + (
+                f"no gradient was set by hand, nothing to grade ({unanswered} unanswered); set v.grad = ... for "
+                "the nodes you derived (or call c._backward() node by node), then grade again"
+            )
+        parts = [f"{answered - wrong} of {answered} hand-set gradient{'s' if answered != 1 else ''} right"]
+        if wrong:
+            parts.append(f"{wrong} WRONG ({', '.join(row.name for row in self.failures[:6])}{', ...' if wrong > 6 else ''})")
+        if unanswered:
+            shown = ", ".join(row.name for row in self.unanswered[:6]) + (", ..." if unanswered > 6 else "")
+            parts.append(f"{unanswered} unanswered ({shown})")
+        parts.append(f"tolerance: relative {self.rtol:g}, absolute {self.atol:g}")
+        return head + "; ".join(parts)
+
     def failure_message(self) -> str:
         """Every failing row in words, and what usually causes it (or why the graph was not checked)."""
         if self.stale is not None:
@@ -324,8 +370,10 @@ class CheckReport:
     def _columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
         if self.kind == "compare_torch":
             return self._torch_columns()
-        reference = "numeric" if self.kind == "gradcheck" else "expected"
-        headers = ["#", "node", "definition", "value", "grad", reference, "abs err", "rel err", "status"]
+        reference = {"gradcheck": "numeric", "compare": "expected", "grade": "true"}[self.kind]
+        grad_header = "your grad" if self.kind == "grade" else "grad"
+        status_header = "verdict" if self.kind == "grade" else "status"
+        headers = ["#", "node", "definition", "value", grad_header, reference, "abs err", "rel err", status_header]
         numeric_column = [True, False, False, True, True, True, True, True, False]
         # compare: show the keys as given when some were not just the node's label (array entries).
         given = self.kind == "compare" and any(row.key != repr(row.name) for row in self.rows)
@@ -342,11 +390,11 @@ class CheckReport:
                     *([row.key] if given else []),
                     definition,
                     num(row.value),
-                    num(row.analytic),
+                    num(row.analytic) + (" (by hand)" if self.kind != "grade" and _by_hand(row) else ""),
                     num(row.numeric),
                     err(row.abs_err),
                     err(row.rel_err),
-                    row.status.upper() if row.status in FAILED else row.status,
+                    _shown_status(row),
                 ]
             )
         return headers, body, numeric_column
@@ -364,10 +412,10 @@ class CheckReport:
                     definition,
                     num(row.value),
                     num(row.reference_value),
-                    num(row.analytic),
+                    num(row.analytic) + (" (by hand)" if _by_hand(row) else ""),
                     num(row.numeric),
                     err(row.max_diff),
-                    row.status.upper() if row.status in FAILED else row.status,
+                    _shown_status(row),
                 ]
             )
         return headers, body, numeric_column
@@ -402,7 +450,7 @@ class CheckReport:
                 f"{html.escape(self.stale.advice)}</p></div>"
             )
         headers, body, right = self._columns()
-        colour = {FAIL: "#f8d0d0", DIFFERS: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4"}
+        colour = {FAIL: "#f8d0d0", DIFFERS: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4", UNANSWERED: "#f0f0f0"}
         out = ['<table class="chainrule-check">', "<thead><tr>"]
         out += [
             f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
@@ -425,6 +473,22 @@ class CheckReport:
         return "".join(out)
 
 
+def _word(name: str) -> str:
+    """A node's name after a ∂, as grade's hints write it: in parentheses unless it is one word."""
+    return name if all(ch.isalnum() or ch in "#_." for ch in name) else f"({name})"
+
+
+def _by_hand(row: CheckRow) -> bool:
+    """Whether the row's grad was set by hand (gradcheck and compare mark it in the grad column)."""
+    return getattr(row.node, "grad_source", "") == "hand"
+
+
+def _shown_status(row: CheckRow) -> str:
+    """A row's status in the table: failures in capitals; grade's rows say right, WRONG or unanswered."""
+    shown = row.verdict
+    return shown.upper() if row.status in FAILED else shown
+
+
 # ---------------------------------------------------------------------------------------------------
 # What gradcheck and compare share
 # ---------------------------------------------------------------------------------------------------
@@ -441,9 +505,21 @@ def require_backward(root: Value, function: str) -> None:
     has 0 there, and a backward from another node leaves d(that node)/d(root). Where the engine
     numbers its backward passes (``grad_pass``), a root whose grad no pass wrote (0) is refused too.
     """
-    never = getattr(root, "grad_pass", None) == 0
+    never = getattr(root, "grad_pass", None) in (0, HAND_SET)
     if root.grad != 1.0 or never:
         held = f"grad {num(root.grad)}, not 1" if root.grad != 1.0 else "a grad that no backward pass wrote"
+        order = topological_order(root)
+        by_hand = [f"{n.label or f'#{i}'}" for i, n in enumerate(order) if getattr(n, "grad_source", "") == "hand"]
+        if by_hand:
+            shown = ", ".join(by_hand[:SHOWN_HAND])
+            raise BackwardNeededError(
+                f"{function}() checks the gradients of a backward pass from this root, and there is none: "
+                f"{describe(root)} has {held}. {len(by_hand)} grad{'s' if len(by_hand) != 1 else ''} of this graph "
+                f"{'were' if len(by_hand) != 1 else 'was'} set by hand ({shown}{', ...' if len(by_hand) > SHOWN_HAND else ''}): "
+                "autograd.check.grade(root) grades those against the true derivatives, with hints. To check the "
+                "engine's own gradients, call root.backward() (after autograd.zero_grad(root): leaves add to what "
+                "they hold)."
+            )
         raise BackwardNeededError(
             f"{function}() needs the gradients of a backward pass from this root, but {describe(root)} has "
             f"{held} (after root.backward() it is exactly 1; a backward from another node leaves "
@@ -500,6 +576,8 @@ def make_row(
     scale = max(abs(analytic), abs(numeric))
     rel_err = abs_err / scale if scale > 0 else abs_err  # NaN stays NaN; 0 when both are 0
     users = tuple(f"{names.name(c)} = {names.definition(c)} (op {c.op!r})" for c in consumers[node])
+    if kind == "gradcheck" and not note and getattr(node, "grad_source", "") == "hand":
+        note = "its grad was set by hand after the backward pass (autograd.check.grade(root) grades hand-set grads)"
     return CheckRow(
         node=node,
         index=names.position[node],

@@ -6,7 +6,8 @@ A graph is stale when its stored numbers are not those of a backward pass at its
   parents' current values. This is the normal state right after a training step
   (``p.data -= lr * p.grad``): the parameters moved, the nodes made from them did not.
 * **grads**: a node's grad was not written by the last backward pass from this root (it comes from
-  a backward of another root that shares the node, or was set by hand). The engine numbers its
+  a backward of another root that shares the node, or was zeroed). A grad set by hand
+  (``grad_source == "hand"``) is not stale: it is yours, and ``autograd.check.grade`` grades it. The engine numbers its
   backward passes in ``node.grad_pass``; with an engine that does not, this part finds nothing.
 
 Checking the gradients of a stale graph would blame the wrong nodes (every node downstream of a
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine import Value, recompute
+from ..engine import HAND_SET, Value, recompute
 from .naming import Names, num
 
 # How many stale nodes a message names.
@@ -103,7 +104,11 @@ def find_stale_grads(names: Names) -> StaleGraph | None:
     root_pass = getattr(names.root, "grad_pass", None)
     if root_pass is None:
         return None
-    stale = tuple(node for node in names.order if getattr(node, "grad_pass", root_pass) != root_pass)
+    # A grad set by hand (grad_pass HAND_SET) is the user's own number, not a stale one: the checks read it
+    # as it is, and ``grade`` grades it.
+    stale = tuple(
+        node for node in names.order if getattr(node, "grad_pass", root_pass) not in (root_pass, HAND_SET)
+    )
     if not stale:
         return None
     n = len(stale)
@@ -114,8 +119,8 @@ def find_stale_grads(names: Names) -> StaleGraph | None:
         f"that the last backward pass from {root} did not write ({shown})"
     )
     advice = (
-        f"{headline}. They come from a backward() of another root that shares them, were zeroed, or were set by "
-        f"hand. Differentiate this root again, then check: autograd.zero_grad(root); root.backward() (root is {root})."
+        f"{headline}. They come from a backward() of another root that shares them, or were zeroed. "
+        f"Differentiate this root again, then check: autograd.zero_grad(root); root.backward() (root is {root})."
     )
     return StaleGraph("grads", stale, headline, advice)
 

@@ -1,10 +1,14 @@
-"""Draw a computation graph with every node's value and gradient: ``draw(root)``.
+"""The one place that turns a computation graph into a laid-out picture: ``plan`` and ``Drawing``.
 
-This is the only module of chainrule that imports ``graphviz`` (``autograd.animate`` builds on it);
-the engine works without it. The DOT text is built with the ``graphviz`` package and turned into an image
-by ``autograd.render``: the system ``dot`` program when it is installed, otherwise Graphviz compiled to
-WebAssembly, in-process, so that ``pip install`` alone is enough to see a graph in Jupyter. PNG is made
-from the SVG by a rasterizer installed from PyPI (``resvg-py``), so it needs no system Graphviz either.
+Every picture of a graph reads this module: the static drawing (``autograd.viz.drawing.draw``), the
+step-through (``autograd.viz.animation``) and the other pages of ``autograd.viz``. ``plan`` decides
+what is drawn (collapsed scopes, checks, the size limit) and builds the Graphviz DOT text with stable
+node names; ``Drawing`` lays it out and renders it. This package is the only part of chainrule that
+imports ``graphviz``; the engine works without it. The DOT text is built with the ``graphviz`` package
+and turned into an image by ``autograd.viz.render``: the system ``dot`` program when it is installed,
+otherwise Graphviz compiled to WebAssembly, in-process, so that ``pip install`` alone is enough to see
+a graph in Jupyter. PNG is made from the SVG by a rasterizer installed from PyPI (``resvg-py``), so it
+needs no system Graphviz either.
 
 How a drawing stays readable at the size of a network:
 
@@ -15,7 +19,8 @@ How a drawing stays readable at the size of a network:
 * an arrow from one top-level scope into another is at least two ranks long, so that the layers of a
   network follow each other from left to right instead of climbing a staircase;
 * frame titles are drawn last, on a white halo, so arrows pass under them;
-* in Jupyter a drawing fits the cell's width, with buttons to zoom and a drag to pan (``autograd.viewer``).
+* in Jupyter a drawing fits the cell's width, with buttons to zoom and a drag to pan
+  (``autograd.viz.viewer``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ import graphviz
 
 from . import render as _render
 from . import viewer as _viewer
-from .engine import Value, describe, topological_order
+from ..check.naming import Names, num
+from ..check.staleness import StaleGraph, find_stale_values
+from ..engine import Value, describe, topological_order
 
 DEFAULT_MAX_NODES = 1500
 COLLAPSE_NAMES = {"layer": 1, "neuron": 2}
@@ -56,6 +63,12 @@ UNKNOWN_GREY = "#9a9a9a"
 """The colour of a gradient that no backward pass has computed ("grad ?")."""
 UNKNOWN = "?"
 """What a drawing shows in place of a number that is not computed yet: ``grad ?``."""
+HAND = "(by hand)"
+"""What follows a grad set by hand (``grad_source == "hand"``): ``grad 4 (by hand)``."""
+HAND_COLOUR = "#6a1fb0"
+"""The colour of a grad set by hand (violet, italic)."""
+STALE_COLOUR = "#c2410c"
+"""The colour of the out-of-date warning and of the nodes that no longer match their operands (dark orange)."""
 FONT = "Helvetica"
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 _MAX_OUTPUTS_SHOWN = 3
@@ -75,6 +88,11 @@ def grad_computed(node: Value) -> bool:
     cannot tell, and every grad counts as computed.
     """
     return getattr(node, "grad_pass", None) != 0
+
+
+def grad_by_hand(node: Value) -> bool:
+    """Whether ``node.grad`` was set by hand (``v.grad = ...`` or ``c._backward()``): drawn ``grad 4 (by hand)``."""
+    return getattr(node, "grad_source", None) == "hand"
 
 
 class Drawing:
@@ -107,7 +125,7 @@ class Drawing:
 
         ``renderer`` is "auto" (system ``dot`` if on PATH, else the built-in WebAssembly Graphviz),
         "system" or "wasm"; it lays the graph out (PNG is then rasterized from the SVG). Raises
-        ``autograd.render.RenderError`` if the format cannot be made; the message says what to install.
+        ``autograd.viz.render.RenderError`` if the format cannot be made; the message says what to install.
         """
         if format == "svg":
             return self.svg(renderer).encode("utf-8")
@@ -159,76 +177,6 @@ def format_of(path: Path, format: str | None) -> str:
     return suffix
 
 
-def draw(
-    root: Value,
-    *,
-    local_grads: bool = False,
-    check: Iterable[Any] | None = None,
-    collapse: Union[int, str, None] = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    digits: int = 4,
-    rankdir: str = "LR",
-) -> Drawing:
-    """Draw the computation graph of ``root`` with each node's data and gradient.
-
-    Drawing reads the graph and changes nothing in it. Before ``root.backward()`` the grads are drawn
-    as ``grad ?``: no backward pass has computed them yet.
-
-    Legend:
-        * Every value is a rounded box with one line per field: its label (if it has one), ``data``
-          and ``grad``, the numbers with ``digits`` significant digits (1e-05 stays 1e-05). A grad that
-          no backward pass has computed yet reads ``grad ?``, in grey italics.
-        * Fill colour tells the kind of value: light blue = input (``Value``), amber = parameter
-          (``Parameter``), light grey with a dashed border = constant (a plain number in the
-          expression, such as the 2 in ``x * 2``), white = intermediate (computed) value.
-        * The root (the node passed to ``draw``, whose grad is 1) is light green with a thick border.
-        * Each operation is a small grey ellipse naming the primitive ("+", "*", "**2", "exp",
-          "tanh", ...); arrows run from its operands into it and from it to the value it makes. An
-          operand used twice (``x * x``) has two arrows.
-        * ``local_grads=True`` writes on each operand's arrow the local derivative of the operation
-          with respect to that operand, the factor the chain rule multiplies by: an input's grad is
-          the sum, over its arrows, of that number times the grad of the value the operation makes.
-        * Nodes made inside ``autograd.scope`` blocks (nn's layers and neurons) are grouped in
-          dashed frames named by the scope; nested scopes nest. ``collapse`` turns each scope at a
-          depth into one lavender 3-D box showing the scope's name, its node count and the values
-          it hands out of the scope; an arrow into a box stands for all the arrows from that tail
-          into the box's nodes ("×n" counts them when n > 1).
-        * A network reads from left to right: its inputs stand in one column in label order (x1 on
-          top), and the neurons of a layer keep the order of their names (n1 on top), in every
-          drawing of the same graph.
-        * With ``check=report`` a node whose gradient check failed is red (fill, border and text),
-          with the lines "CHECK FAILED", "analytic ..." and "numeric ..."; a passed check adds the
-          line "check ok", any other status "check: <status>". A collapsed box with failures inside
-          turns red and lists them.
-
-    In SVG every node also has a tooltip naming it, and CSS classes: its role ("input",
-    "parameter", "constant", "operation"), plus "root", "failed", "op" or "box" where they apply.
-
-    Args:
-        root: the output node; every node it depends on is drawn.
-        local_grads: label operand arrows with the local derivatives (``node.local_grads``).
-        check: a gradient-check report, ``autograd.check.gradcheck(...)``: rows with ``.node``,
-            ``.analytic``, ``.numeric``, ``.ok`` and ``.status``. Every row's node must be in the graph.
-        collapse: draw every scope at this depth as one box: 1 or "layer" for scopes like "L1",
-            2 or "neuron" for "L1.n2" (the names follow nn's scope naming). None draws every node.
-        max_nodes: refuse (GraphTooLargeError) to draw more shapes than this; the message says how
-            to draw less. Layout time grows quickly with size, and the picture stops being readable.
-        digits: significant digits of the numbers (1 to 17).
-        rankdir: "LR" (inputs on the left, the default), "TB", "RL" or "BT".
-
-    Returns:
-        a ``Drawing``: ``.source`` is the DOT text, ``.save("graph.svg")`` or ``.save("graph.png")``
-        writes it, and in Jupyter it shows itself.
-
-    Raises:
-        GraphTooLargeError: too many nodes to draw (nothing is built; a 100,000-node graph is
-            refused at once).
-        TypeError, ValueError: a bad argument, named in the message.
-    """
-    return plan(root, local_grads=local_grads, check=check, collapse=collapse, max_nodes=max_nodes,
-                digits=digits, rankdir=rankdir, caller="draw").drawing  # fmt: skip
-
-
 # -- what gets drawn --------------------------------------------------------------------------------
 def plan(
     root: Value,
@@ -260,7 +208,9 @@ def plan(
     if count > max_nodes:
         raise GraphTooLargeError(_too_large_message(order, count, max_nodes, depth, caller))
     checks = _index_report(check, order) if check is not None else {}
-    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {})
+    # The checker's own detection: values changed after the graph was computed (a training step).
+    stale = find_stale_values(Names(order, root))
+    builder = _Builder(root, order, boxes, checks, local_grads, digits, rankdir, names or {}, stale)
     builder.build()
     return builder
 
@@ -384,6 +334,8 @@ class _BoxInfo:
     outputs: list[Value] = field(default_factory=list)
     failed: list[tuple[Value, Any]] = field(default_factory=list)
     has_root: bool = False
+    stale: int = 0  # how many of its nodes are out of date
+    hand: int = 0  # how many of its nodes hold a grad set by hand
 
 
 class _Builder:
@@ -391,7 +343,7 @@ class _Builder:
 
     After ``build()`` it also tells which drawn shape shows a node (``unit``), which text lines show
     its numbers (``data_line``, ``grad_line``, ``box_line``), and the arrows as (tail, head) pairs:
-    what ``autograd.animate`` needs to bring a drawing to life.
+    what ``autograd.viz.animation`` needs to bring a drawing to life.
     """
 
     def __init__(
@@ -404,8 +356,15 @@ class _Builder:
         digits: int,
         rankdir: str,
         names: dict[Value, str],
+        stale: StaleGraph | None = None,
     ) -> None:
         self.root = root
+        self.stale = stale
+        # what each out-of-date node's op gives now, from its operands' current values
+        self.now: dict[Value, str] = {}
+        if stale is not None:
+            for node in stale.nodes:
+                self.now[node] = _value_now(node)
         self.order = order
         self.boxes = boxes
         self.checks = checks
@@ -460,8 +419,26 @@ class _Builder:
         self._keep_order()
         self._close_frames()
         self._edges()
+        if self.stale is not None:
+            self._stale_banner()
         self.drawing.node_count = _drawn_count(self.order, self.boxes)
         return self.graph
+
+    def _stale_banner(self) -> None:
+        """The warning over a graph whose values no longer follow from each other (set last, so that no
+        frame inherits it as its title)."""
+        n = len(self.stale.nodes)
+        these = f"The {n} nodes marked 'out of date' no longer match their" if n != 1 else (
+            "The node marked 'out of date' no longer matches its")
+        lines = [
+            "OUT OF DATE: values were changed after this graph was computed (as a training step does), so the",
+            "numbers drawn no longer follow from each other, and the grads belong to the old values.",
+            f"{these} operands' values. To draw true numbers:",
+            "autograd.replay(root), then autograd.zero_grad(root); root.backward().",
+        ]
+        label = "".join(_escape(line) + "\\l" for line in lines)  # \l: a left-aligned line
+        self.graph.attr(label=graphviz.nohtml(label), labelloc="t", labeljust="l", fontcolor=STALE_COLOUR,
+                        fontsize="12")  # fmt: skip
 
     def unit(self, node: Value) -> str:
         """The drawn shape a node's value is shown in: its own value node or its scope's box."""
@@ -603,12 +580,17 @@ class _Builder:
         return f"data {self._number(node.data)}"
 
     def grad_line(self, node: Value) -> str:
+        if grad_by_hand(node):
+            return f"grad {self._number(node.grad)} {HAND}"
         return f"grad {self._number(node.grad)}" if grad_computed(node) else f"grad {UNKNOWN}"
 
     def box_line(self, node: Value, data: bool = True, grad: bool = True) -> str:
-        """The line of a box's output: ``L1.n1.a: data 0.232, grad 0.07779`` (``?`` for what is hidden)."""
+        """The line of a box's output: ``L1.n1.a: data 0.232, grad 0.07779`` (``?`` for what is hidden,
+        ``grad 4 (by hand)`` for a grad set by hand)."""
         shown_data = self._number(node.data) if data else UNKNOWN
         shown_grad = self._number(node.grad) if grad and grad_computed(node) else UNKNOWN
+        if grad and grad_by_hand(node):
+            shown_grad += f" {HAND}"
         return f"{self.name(node)}: data {shown_data}, grad {shown_grad}"
 
     def name(self, node: Value) -> str:
@@ -625,11 +607,17 @@ class _Builder:
         fields.append(self.grad_line(node))
         for row in self.checks.get(node, ()):
             fields.extend(self._check_lines(row))
+        if node in self.now:
+            fields.append(f"out of date: {self.now[node]}")
         text = "|".join(_record_field(f) for f in fields)
         return text if self.vertical_fields else "{" + text + "}"
 
     def _check_lines(self, row: Any) -> list[str]:
         status = str(getattr(row, "status", ""))
+        if getattr(row, "kind", "") == "grade":  # your hand-set grad against the true one
+            if status == "unanswered":
+                return []
+            return ["right"] if row.ok else ["WRONG", f"true {self._any(row.numeric)}"]
         if not row.ok:
             why = f" ({status})" if status not in ("", "fail") else ""
             return [f"CHECK FAILED{why}", f"analytic {self._any(row.analytic)}", f"numeric {self._any(row.numeric)}"]
@@ -646,8 +634,12 @@ class _Builder:
         role = node.role
         classes = [role]
         tooltip = describe(node)
-        if not grad_computed(node):
+        if grad_by_hand(node):
+            tooltip += "; grad set by hand (grad_source 'hand'), not by a backward pass"
+        elif not grad_computed(node):
             tooltip += "; grad not computed yet: no backward pass has reached this node"
+        if node in self.now:
+            tooltip += f"; OUT OF DATE: {self.now[node]}"
         style = {
             "shape": "Mrecord",
             "style": "filled,dashed" if role == "constant" else "filled",
@@ -660,6 +652,9 @@ class _Builder:
         if _failed(self.checks.get(node, ())):
             classes.append("failed")
             style.update(fillcolor=FAILED_FILL, color=RED, fontcolor=RED, penwidth="2.5")
+        if node in self.now:
+            classes.append("stale")
+            style.update(color=STALE_COLOUR, penwidth="2.5", style=style["style"] + ",dashed")
         style["class"] = " ".join(classes)
         return style
 
@@ -677,6 +672,10 @@ class _Builder:
                 if node is self.root:
                     entry.has_root = True
                     handed_out.add(node)
+                if node in self.now:
+                    entry.stale += 1
+                if grad_by_hand(node):
+                    entry.hand += 1
             for parent in node.parents:
                 if parent in self.boxes and self.boxes[parent] != box:
                     handed_out.add(parent)
@@ -695,6 +694,10 @@ class _Builder:
             lines.append(self.box_line(node))
         if len(info.outputs) > _MAX_OUTPUTS_SHOWN:
             lines.append(f"(+{len(info.outputs) - _MAX_OUTPUTS_SHOWN} more outputs)")
+        if info.hand:
+            lines.append(f"{info.hand} grad{'s' if info.hand != 1 else ''} set {HAND}")
+        if info.stale:
+            lines.append(f"{info.stale} node{'s' if info.stale != 1 else ''} out of date")
         if info.failed:
             lines.append(f"{len(info.failed)} FAILED CHECK{'S' if len(info.failed) != 1 else ''}")
             for node, row in info.failed[:_MAX_OUTPUTS_SHOWN]:
@@ -716,8 +719,22 @@ class _Builder:
         if info.failed:
             classes.append("failed")
             style.update(fillcolor=FAILED_FILL, color=RED, fontcolor=RED, penwidth="2.5")
+        if info.stale:
+            classes.append("stale")
+            style.update(color=STALE_COLOUR, penwidth="2.5", style="filled,dashed")
         style["class"] = " ".join(classes)
         return style
+
+
+def _value_now(node: Value) -> str:
+    """What an out-of-date node's op gives from its operands' current values: ``now -5``, or why it fails."""
+    from ..engine import recompute
+
+    try:
+        value, _ = recompute(node, [p.data for p in node.parents])
+    except (ArithmeticError, ValueError):
+        return "its op fails at its operands' values now"
+    return f"now {num(value, 4)}"
 
 
 def _name(node: Value) -> str:
@@ -778,7 +795,7 @@ def finish_svg(svg: str) -> str:
     """Graphviz's SVG made easier to read and to script.
 
     * Frame titles are moved after everything else, on a white halo, so no arrow covers them.
-    * A ``grad ?`` line is grey and italic.
+    * A ``grad ?`` line is grey and italic; a ``grad 4 (by hand)`` line violet and italic.
     * Every node and arrow group gets ``data-name`` (its DOT name, ``v3``, ``o3``, ``b0``) or
       ``data-edge`` ("tail head"), which the animation uses to find it.
     """
@@ -802,6 +819,8 @@ def finish_svg(svg: str) -> str:
     for text in graph.iter(f"{_SVG}text"):
         if (text.text or "").endswith(f" {UNKNOWN}") or f" {UNKNOWN}," in (text.text or ""):
             mark_unknown(text)
+        elif (text.text or "").endswith(HAND):
+            mark_hand(text)
     if titles:
         layer = ET.SubElement(graph, f"{_SVG}g", {"class": "frame-titles"})
         for text in titles:
@@ -814,18 +833,15 @@ def finish_svg(svg: str) -> str:
     return head + ET.tostring(root, encoding="unicode")
 
 
+def mark_hand(text: ET.Element) -> None:
+    """Draw a text line that holds a grad set by hand in violet italics."""
+    text.set("fill", HAND_COLOUR)
+    text.set("font-style", "italic")
+
+
 def mark_unknown(text: ET.Element) -> None:
     """Draw a text line that holds a number not computed yet in grey italics."""
     text.set("fill", UNKNOWN_GREY)
     text.set("font-style", "italic")
 
 
-
-def __getattr__(name: str) -> Any:
-    """``autograd.viz.animate`` and ``Animation`` live in ``autograd.animate``, which imports this module;
-    they are looked up there when first asked for."""
-    if name in ("animate", "Animation"):
-        from . import animate as _animate
-
-        return getattr(_animate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

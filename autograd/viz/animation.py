@@ -1,6 +1,6 @@
 """Watch backpropagation happen: a step-through of the forward and the backward pass, ``animate(root)``.
 
-The drawing is ``autograd.viz.draw``'s (the same in-process Graphviz, the same legend and
+The drawing is ``autograd.viz.picture``'s, as for ``autograd.viz.draw`` (the same in-process Graphviz, the same legend and
 ``collapse`` options). The steps:
 
 * step 0: the leaves (inputs, parameters, constants) hold their values; every other value, and
@@ -31,16 +31,20 @@ from typing import Union
 
 from . import render as _render
 from . import viewer as _viewer
-from .check import BackwardNeededError, Explanation, explain
-from .engine import Value, describe, topological_order
-from .viz import (
+from ..check import BackwardNeededError, Explanation, explain
+from ..engine import Value, describe, topological_order
+from .picture import (
     DEFAULT_MAX_NODES,
+    HAND,
+    HAND_COLOUR,
     UNKNOWN,
     Drawing,
     GraphTooLargeError,
     _Builder,
     finish_svg,
     format_of,
+    grad_by_hand,
+    mark_hand,
     mark_unknown,
     plan,
 )
@@ -64,6 +68,7 @@ STYLE = f"""
 .cr-anim .cr-flow path {{ stroke: {CURRENT}; stroke-width: 3px; }}
 .cr-anim .cr-flow polygon {{ stroke: {CURRENT}; fill: {CURRENT}; }}
 .cr-anim .cr-unknown {{ fill: #9a9a9a; font-style: italic; }}
+.cr-anim .cr-hand {{ fill: {HAND_COLOUR}; font-style: italic; }}
 .cr-controls {{ display: flex; flex-wrap: wrap; align-items: center; gap: 4px; margin: 0 0 6px 0; }}
 .cr-controls button, .cr-controls select {{ font: inherit; padding: 2px 9px; border: 1px solid #bbb;
   border-radius: 4px; background: #f6f6f6; color: #222; cursor: pointer; }}
@@ -91,7 +96,7 @@ CONTROLS = (
     '<span class="cr-counter"></span></div>'
 )
 
-# The step-through's script, run after ``crView`` (autograd.viewer) with ``root``, ``view`` and ``D``
+# The step-through's script, run after ``crView`` (autograd.viz.viewer) with ``root``, ``view`` and ``D``
 # (the steps) in scope. Every state is precomputed in Python; the script only shows step k.
 SCRIPT = r"""
 var texts = [];
@@ -115,6 +120,7 @@ function show(to) {
     if (!el) return;
     if (el.textContent !== pick[1]) el.textContent = pick[1];
     el.classList.toggle('cr-unknown', !!pick[2]);
+    el.classList.toggle('cr-hand', !pick[2] && / \(by hand\)$/.test(pick[1]));
   });
   caption.innerHTML = step.h;
   slider.value = k;
@@ -264,6 +270,10 @@ class Animation:
                     mark_unknown(text)
                 elif unknown:
                     text.set("class", "cr-unknown")
+                elif shown.endswith(HAND) and inline:
+                    mark_hand(text)
+                elif shown.endswith(HAND):
+                    text.set("class", "cr-hand")
         return ET.tostring(svg, encoding="unicode")
 
     def html(self, step: int = 0) -> str:
@@ -352,8 +362,15 @@ def animate(
     Returns:
         an ``Animation``: shows itself in Jupyter, ``.save("backprop.html")`` writes it.
 
+    A leaf's grad set by hand after the backward pass shows its number marked ``(by hand)`` in violet,
+    and its step says that it differs from the chain rule's sum. A computed node's grad set by hand is
+    refused (its operands' steps would multiply by it, which backward did not): ``grade`` grades it.
+
     Raises:
-        BackwardNeededError: ``root.backward()`` has not been called.
+        BackwardNeededError: ``root.backward()`` has not been called, or the graph is stale (values
+            changed after backward, as after a training step; or grads another pass wrote), or a computed
+            node's grad was set by hand: its steps would show false arithmetic, so the message says what
+            to do (replay, then backward).
         GraphTooLargeError: too many shapes or steps; the message says how to show less.
         TypeError, ValueError: a bad argument, named in the message.
     """
@@ -372,12 +389,31 @@ def animate(
             f"or raise the limit: animate(..., max_steps={count})"
         )
     try:
-        explain(root, root)
+        stale = explain(root, root).stale  # the checker's detection of a stale graph
     except BackwardNeededError as exc:
         raise BackwardNeededError(
             f"animate() replays the backward pass that root.backward() computed, and there is none: call "
             f"root.backward() first ({exc})"
         ) from None
+    if stale is not None:
+        # Its steps would write equations that are false (``#2 = x * w = 2 * (-2.5) = -6``), so none is made.
+        redo = "autograd.replay(root), then autograd.zero_grad(root); root.backward()" if stale.kind == "values" else (
+            "autograd.zero_grad(root); root.backward()")
+        raise BackwardNeededError(
+            f"animate() cannot step through this graph: {stale.headline}. Its steps would show arithmetic that "
+            f"is not true, so none is shown. Recompute it, then animate again: {redo}."
+        )
+    by_hand = [node for node in order if node.parents and grad_by_hand(node)]
+    if by_hand:
+        # Their operands' steps would multiply by the hand-set numbers, not by what backward used.
+        shown = ", ".join(_Names(order, root)(node) for node in by_hand[:6]) + (", ..." if len(by_hand) > 6 else "")
+        raise BackwardNeededError(
+            f"animate() replays the backward pass, but the grads of computed nodes were set by hand after it "
+            f"({shown}): the steps of their operands would multiply by those numbers, not by the ones backward "
+            "used, and show arithmetic that is not backward's. autograd.check.grade(root) grades hand-set grads "
+            "and draw(root) shows them; to step through the backward pass, call autograd.zero_grad(root); "
+            "root.backward(). (Grads set by hand on leaves are shown, marked '(by hand)'.)"
+        )
     names = _Names(order, root)
     builder = plan(root, local_grads=local_grads, check=None, collapse=collapse, max_nodes=max_nodes,
                    digits=digits, rankdir=rankdir, caller="animate", names=names.shown)  # fmt: skip
@@ -520,7 +556,12 @@ class _Script:
                 lines.append(f"∂{r}/∂{n} = {self.number(ex.total)}")
             if ex.kind == "leaf":
                 extra.append(f"{self.name(node)} is a leaf ({node.role}): the chain rule stops here.")
-        if not ex.agrees:
+        if not ex.agrees and grad_by_hand(node):
+            extra.append(
+                f"! {self.name(node)}.grad holds {self.number(node.grad)}, set by hand after the backward pass; "
+                f"the chain rule's sum is {self.number(ex.total)} (autograd.check.grade(root) grades hand-set grads)."
+            )
+        elif not ex.agrees:
             extra.append(
                 f"! {self.name(node)}.grad holds {self.number(node.grad)}, not this sum: gradients from more than one backward "
                 "pass (call zero_grad before backward), or changed since."

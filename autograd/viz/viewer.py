@@ -7,7 +7,7 @@ run (a trusted notebook, VS Code, a saved file), gets buttons to zoom in and out
 the keys + - 0 when the frame has focus, and a drag with the mouse to pan.
 
 Everything is inline (HTML, CSS, script): nothing is fetched from the network. Every output gets
-its own id prefix, so two drawings in one notebook never share an element id. ``autograd.animate``
+its own id prefix, so two drawings in one notebook never share an element id. ``autograd.viz.animation``
 builds its step-through on the same frame.
 """
 
