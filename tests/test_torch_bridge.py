@@ -415,3 +415,20 @@ def test_random_graphs_replay_in_torch_node_by_node(xs, program) -> None:
     root.backward()
     report = compare_torch(root)
     assert report.ok, report.failure_message()
+
+
+def test_a_drawing_with_compare_torchs_report_says_torch_and_marks_a_difference() -> None:
+    from autograd.viz import draw
+
+    x, w = Value(2.0, "x"), Value(-3.0, "w")
+    h = x * w + (x * w).sigmoid()
+    h.label = "h"
+    h.backward()
+    report = compare_torch(h)
+    source = draw(h, check=report).source
+    assert {row.status for row in report} == {"exact", "close"}  # sigmoid's last bit differs from torch's
+    assert "torch: exact" in source and "torch: close" in source
+    assert "check ok" not in source and "numeric" not in source
+    w.grad = w.grad * 2
+    source = draw(h, check=compare_torch(h)).source
+    assert "DIFFERS FROM TORCH" in source and f"torch grad {w.grad / 2:.4g}" in source
