@@ -42,6 +42,7 @@ from .engine import Constant, Parameter, Value, describe, scope, topological_ord
 from .graph import check_toposort, replay, zero_grad  # noqa: E402
 from .derivatives import grad, hessian  # noqa: E402
 from .forward import forward_grad, forward_grads, jvp  # noqa: E402
+from .torch_bridge import to_torch  # noqa: E402  (imports torch only when called)
 
 COMPILED: bool = bool(engine.COMPILED)
 """True if the compiled engine runs, False if ``autograd/engine.py`` runs as plain Python."""
@@ -70,4 +71,5 @@ __all__ = [
     "forward_grad",
     "forward_grads",
     "jvp",
+    "to_torch",
 ]

@@ -223,7 +223,7 @@ def render(info: dict[str, Any], workloads: Sequence[WorkloadResult], command: s
     out += [table, ""]
     out.append(
         "median/min/max: wall time of one unit (W1 one training step, W2/W3 forward + backward, W5 and W8 "
-        "one epoch, W6 one gradcheck, W7 one forward + Hessian); fwd/bwd µs/op: median phase time per operation node; GC: share of the time "
+        "one epoch, W6 one gradcheck, W7 one forward + Hessian, W9 one to_torch + compare_torch); fwd/bwd µs/op: median phase time per operation node; GC: share of the time "
         "spent in CPython's cyclic garbage collector; time ÷ chainrule's: this engine's median over "
         "chainrule's, measured in this run."
     )
@@ -241,6 +241,11 @@ def render(info: dict[str, Any], workloads: Sequence[WorkloadResult], command: s
                 out.append(
                     f"- W6: {extra['nodes_checked']} nodes checked ({per_node:.0f} µs per node), "
                     f"gradcheck ok = {extra['gradcheck_ok']}"
+                )
+            if w.id == "W9" and result.status == "ok":
+                out.append(
+                    f"- W9: {extra['graph_nodes']} nodes replayed and compared: {extra['exact']} exact, "
+                    f"{extra['close']} close, {extra['differs']} differ (compare_torch ok = {extra['compare_torch_ok']})"
                 )
             if result.status == "fails" and "forward_s" in extra:
                 out.append(f"- {w.id}: {name}'s forward took {_seconds(extra['forward_s'])} before backward failed")

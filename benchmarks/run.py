@@ -8,7 +8,8 @@
 Workloads: W1 micrograd's demo training step, W2 a deep chain (N = 10,000 and 1,000,000), W3 a wide
 sum of 100,000 products, W4 memory per node and the peak of a W1 step, W5 one epoch of the iris
 network, W6 gradcheck on one iris sample, W7 the Hessian of a small network's loss (10 parameters), W8 one
-nn.fit epoch of the digits network (64-32-10). micrograd and torch are optional: an engine that is not
+nn.fit epoch of the digits network (64-32-10), W9 the PyTorch bridge (to_torch + compare_torch) on one
+iris sample's loss graph. micrograd and torch are optional: an engine that is not
 installed is reported as skipped. The exit status is 1 if an engine's result disagreed with chainrule's.
 """
 
@@ -35,7 +36,7 @@ from benchmarks import memory, report, workloads  # noqa: E402
 from benchmarks.engines import ENGINE_NAMES, load_engines  # noqa: E402
 from benchmarks.workloads import GC_TIMER, Config  # noqa: E402
 
-WORKLOAD_IDS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8")
+WORKLOAD_IDS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9")
 
 
 def _positive(text: str) -> int:
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         ("W6", lambda: [workloads.run_w6(engines, skipped, cfg)]),
         ("W7", lambda: [workloads.run_w7(engines, skipped, cfg)]),
         ("W8", lambda: [workloads.run_w8(engines, skipped, cfg)]),
+        ("W9", lambda: [workloads.run_w9(engines, skipped, cfg)]),
     ]
     for workload_id, run in steps:
         if workload_id in args.only:

@@ -1,4 +1,4 @@
-"""The timed workloads W1, W2, W3, W5, W6, W7 and W8 (W4, memory, is in ``memory``).
+"""The timed workloads W1, W2, W3, W5, W6, W7, W8 and W9 (W4, memory, is in ``memory``).
 
 Each graph is built by one function that takes an ``Engine`` (see ``engines``), so chainrule,
 micrograd and PyTorch build the same operations in the same order. Before a workload is timed, every
@@ -889,6 +889,52 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     for name, reason in skipped.items():
         results.setdefault(name, EngineResult("skipped", reason))
     return WorkloadResult("W6", title, {"sample": 0}, _ordered(results), [])
+
+
+def run_w9(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
+    """The PyTorch bridge on one iris sample's loss graph (4-8-3): ``autograd.to_torch`` (the replay
+    in torch float64) and ``autograd.check.compare_torch`` (replay, torch's backward, one row per node)."""
+    title = "to_torch + compare_torch on one iris sample's loss graph (4-8-3)"
+    try:
+        import torch  # noqa: F401  (only to know whether the bridge can run)
+
+        from autograd import to_torch
+        from autograd.check import compare_torch
+        from nn import MLP, cross_entropy, load_iris
+    except ImportError as exc:
+        reason = f"needs torch, nn and autograd.check ({exc})"
+        return WorkloadResult("W9", title, {}, {"chainrule": EngineResult("skipped", reason)})
+    from autograd import Value, topological_order
+
+    iris = load_iris()
+    x = [float(v) for v in iris.data[0]]
+    t = int(iris.target[0])
+
+    def build():
+        """The loss graph with its gradients (compare_torch compares against them); not timed."""
+        model = MLP(4, [8, 3], activation="sigmoid", seed=0)
+        loss = cross_entropy(model([Value(v) for v in x]), t)
+        loss.backward()
+        return loss
+
+    result = EngineResult("ok", "chainrule's bridge to torch (float64): the replay, then the node-by-node comparison")
+    loss = build()
+    report = compare_torch(loss)  # untimed warm-up, and the report's facts
+    result.ops = len(report)
+    verdicts = {status: sum(row.status == status for row in report) for status in ("exact", "close", "differs")}
+    result.extra.update({"graph_nodes": len(topological_order(loss)), "compare_torch_ok": bool(report.ok), **verdicts})
+    for _ in range(cfg.repeats):
+        loss = build()
+        gc.collect()
+        gc0 = GC_TIMER.seconds
+        t0 = perf_counter()
+        to_torch(loss)
+        t1 = perf_counter()
+        compare_torch(loss)
+        t2 = perf_counter()
+        result.samples.append(Sample({"to_torch": t1 - t0, "compare_torch": t2 - t1}, GC_TIMER.seconds - gc0))
+    # the other engines have no bridge to compare: torch is the reference here, not a competitor
+    return WorkloadResult("W9", title, {"sample": 0}, {"chainrule": result}, [])
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ Modules (``module``): ``Module`` (with ``state_dict``/``load_state_dict``), ``Ne
 ``binary_cross_entropy``, ``hinge``, ``ssr``, ``mse``. Optimizers (``optim``): ``SGD``, ``Adam``.
 Data (``data``): ``load_iris``, ``load_digits``, ``make_moons``, ``make_spirals``,
 ``train_test_split``, ``Standardizer``. Training (``train``): ``fit``, ``evaluate``, ``predict``,
-``plot_history``, ``plot_decision_regions``. Saving (``saving``): ``save``, ``load``.
+``plot_history``, ``plot_decision_regions``. Saving (``saving``): ``save``, ``load``. PyTorch
+(``torch_bridge``, needs ``pip install "chainrule[torch]"``): ``to_torch``, ``from_torch``, ``save_torch``.
 """
 
 from .data import Dataset, Standardizer, load_digits, load_iris, make_moons, make_spirals, train_test_split
@@ -41,6 +42,7 @@ from .functional import binary_cross_entropy, cross_entropy, hinge, log_softmax,
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, Optimizer
 from .saving import load, save
+from .torch_bridge import from_torch, save_torch, to_torch
 from .train import LOSSES, History, evaluate, fit, plot_decision_regions, plot_history, predict
 
 __all__ = [
@@ -76,4 +78,7 @@ __all__ = [
     "plot_decision_regions",
     "save",
     "load",
+    "to_torch",
+    "from_torch",
+    "save_torch",
 ]

@@ -1,8 +1,9 @@
 """``chainrule demo``, ``chainrule train`` and ``chainrule evaluate``: train a network on a bundled or
 generated data set, save it, and evaluate a saved one.
 
-Every file the commands will write (``--graph``, ``--plot``, ``--save``) is checked before training
-starts, so that a bad path fails at once and not after minutes of training.
+Every file the commands will write (``--graph``, ``--plot``, ``--save``, ``--export-torch``) is checked
+before training starts, so that a bad path fails at once and not after minutes of training
+(``--export-torch`` also checks that torch is installed).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import numpy as np
 
 from autograd import Value
 from autograd.check import gradcheck
+from autograd.torch_bridge import TORCH_INSTALL
 
 from .cli import UsageError, folder_takes_files, name_too_long, shorten
 from .data import Standardizer, load_digits, load_iris, make_moons, make_spirals, train_test_split
 from .functional import cross_entropy
 from .module import ACTIVATIONS, MLP
 from .saving import load, save
+from .torch_bridge import TORCH_ACTIVATIONS
 from .train import DEFAULT_LR, LOSSES, OPTIMIZERS, PLOT_INSTALL_HINT, evaluate, fit, plot_history
 
 # The demo's settings. With seed 1 every model seed we tried reaches 100% test accuracy on this
@@ -301,6 +304,11 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         help="write loss and accuracy curves (and for 2-D data the decision regions) to PATH (PNG; needs matplotlib)",
     )
     train.add_argument("--save", metavar="PATH", default=None, help="save the trained model as JSON (load with nn.load or chainrule evaluate)")
+    train.add_argument(
+        "--export-torch", metavar="PATH", default=None,
+        help="save the trained network as a PyTorch state_dict (torch.save), for nn.to_torch's Sequential of "
+        'Linear and activation layers (needs pip install "chainrule[torch]")',
+    )
     train.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     train.set_defaults(run=run_train, subcommand_parser=train)
 
@@ -398,6 +406,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError("--momentum applies to --optimizer sgd only")
     plot = None if args.plot is None else _plot_file(args.plot)
     model_file = None if args.save is None else writable_file("--save", args.save, "model.json", (".json",))
+    torch_file = None if args.export_torch is None else _torch_file(args.export_torch)
 
     X_train, X_test, y_train, y_test, classes = _split(args.data, args.seed, args.test_size)
     nclasses = len(classes)
@@ -442,6 +451,8 @@ def run_train(args: argparse.Namespace) -> int:
             "standardize": None if scaler is None else {"mean": scaler.mean.tolist(), "std": scaler.std.tolist()},
         }
         status = _save_model(model, model_file, metadata)
+    if torch_file is not None:
+        status = max(status, _export_torch(model, torch_file, scaled=scaler is not None, saved=model_file))
     if plot is not None:
         regions = {"model": model, "data": (X_train, y_train), "test_data": (X_test, y_test)} if nin == 2 else {}
         try:
@@ -500,6 +511,40 @@ def _save_model(model: MLP, model_file: Path, metadata: dict[str, Any]) -> int:
         )
         return 1
     print(f"model saved to {model_file} (evaluate it with: chainrule evaluate {model_file})")
+    return 0
+
+
+def _torch_file(path: str) -> Path:
+    """The file ``--export-torch`` will write, checked (with torch's presence) before training."""
+    try:
+        import torch  # noqa: F401  (imported now, so that a missing or broken torch stops us before training)
+    except ImportError as exc:
+        raise UsageError(
+            f"--export-torch needs PyTorch, which is not installed ({exc}); install it with: {TORCH_INSTALL}"
+        ) from None
+    return writable_file("--export-torch", path, "model.pt", (".pt", ".pth"))
+
+
+def _export_torch(model: MLP, path: Path, *, scaled: bool, saved: Path | None) -> int:
+    """Write the trained network's torch state_dict and say how to load it: 0, or 1 if it could not be
+    written (a full disk: the path was checked before training), said in one line."""
+    from .torch_bridge import save_torch
+
+    try:
+        save_torch(model, path)
+    except OSError as exc:
+        _complain(f"--export-torch: cannot write {str(path)!r} ({exc.strerror or exc}); an existing file there is unchanged")
+        return 1
+    layers = ", ".join(
+        f"Linear({layer.nin}, {layer.nout})" + (f", {TORCH_ACTIVATIONS[model.activation]}()" if k < len(model.layers) else "")
+        for k, layer in enumerate(model.layers, start=1)
+    )
+    print(f"torch state_dict (float64) written to {path}, for torch.nn.Sequential({layers}):")
+    print(f"  module = nn.to_torch(nn.MLP({model.nin}, {model.nouts}, activation={model.activation!r}))")
+    print(f"  module.load_state_dict(torch.load({str(path)!r}))")
+    if scaled:
+        where = f"are in {saved}'s metadata" if saved is not None else "are kept by --save model.json"
+        print(f"  it takes standardised inputs, as in training (the training set's mean and deviation {where})")
     return 0
 
 

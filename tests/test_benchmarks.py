@@ -41,7 +41,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
 def test_tiny_run_records_every_workload(tiny_run):
     done, data = tiny_run
     by_id = {w["id"]: w for w in data["workloads"]}
-    assert set(by_id) == {"W1", "W2 N=200", "W2 N=2,000", "W3", "W4", "W5", "W6", "W7", "W8"}
+    assert set(by_id) == {"W1", "W2 N=200", "W2 N=2,000", "W3", "W4", "W5", "W6", "W7", "W8", "W9"}
     for workload_id in ("W1", "W2 N=200", "W2 N=2,000", "W3"):
         ours = by_id[workload_id]["results"]["chainrule"]
         assert ours["status"] == "ok", (workload_id, ours)
@@ -67,6 +67,11 @@ def test_tiny_run_records_every_workload(tiny_run):
     assert w7["chainrule"]["phases_median_s"]["hessian"] > 0
     assert w7["micrograd"]["status"] in ("n/a", "skipped") and w7["torch"]["status"] in ("ok", "skipped")
     assert by_id["W8"]["results"]["chainrule-py-hand"]["status"] in ("ok", "skipped")
+    w9 = by_id["W9"]["results"]["chainrule"]  # the torch bridge; skipped with a reason without torch
+    assert w9["status"] == "ok" or (w9["status"] == "skipped" and "torch" in w9["note"]), w9
+    if w9["status"] == "ok":
+        assert w9["compare_torch_ok"] and w9["differs"] == 0 and w9["graph_nodes"] == w9["ops"] == 202
+        assert set(w9["phases_median_s"]) == {"to_torch", "compare_torch"}
     # The text report has the table, the machine and where chainrule stands.
     assert "| workload | engine |" in done.stdout
     assert "Machine:" in done.stdout and "Python:" in done.stdout
@@ -95,7 +100,7 @@ def test_reference_engines_agree_or_are_skipped(tiny_run):
 
 
 def test_bad_options_are_usage_errors():
-    for args, message in ((["--repeats", "0"], "at least 1"), (["--only", "W9"], "unknown workload W9")):
+    for args, message in ((["--repeats", "0"], "at least 1"), (["--only", "W10"], "unknown workload W10")):
         done = _run(*args, timeout=60)
         assert done.returncode == 2 and message in done.stderr, done.stderr
 

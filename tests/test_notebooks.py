@@ -44,7 +44,10 @@ EXPECTED = {
     "06_moons_and_digits.ipynb",
     "07_backprop_by_hand.ipynb",
     "08_three_routes.ipynb",
+    "09_graduating_to_pytorch.ipynb",
 }
+# Notebooks that need an extra besides ``notebooks`` (they say so in their first cell); ``dev`` installs it.
+NEEDS_EXTRA = {"09_graduating_to_pytorch.ipynb": "torch"}
 KERNEL_NAME = "chainrule-notebooks"
 CELL_TIMEOUT = 300  # seconds; only a guard against a hung kernel (each notebook takes seconds)
 MAX_COMMITTED_BYTES = 1_000_000
@@ -122,15 +125,22 @@ def test_the_notebooks_extra_installs_what_the_notebooks_import() -> None:
     def names(requirements: list[str]) -> set[str]:
         return {re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower() for req in requirements}
 
-    available = names(project["dependencies"]) | names(project["optional-dependencies"]["notebooks"])
+    extras = project["optional-dependencies"]
+    available = names(project["dependencies"]) | names(extras["notebooks"])
     assert {"ipykernel", "notebook", "ipywidgets"} <= available  # ipywidgets: fit shows a widget bar, not red stderr lines
-    assert "chainrule[notebooks]" in project["optional-dependencies"]["dev"]  # so the tests run the notebooks that way
+    assert "chainrule[notebooks]" in extras["dev"]  # so the tests run the notebooks that way
     providers = importlib.metadata.packages_distributions()
     for path in NOTEBOOKS:
+        extra = NEEDS_EXTRA.get(path.name)
+        if extra is not None:
+            assert f"chainrule[{extra}]" in extras["dev"], f"the dev extra must install {extra}, which {path.name} needs"
+            first = nbformat.read(path, as_version=4).cells[0].source
+            assert f'pip install "chainrule[{extra}]"' in first, f"{path.name} must say in its first cell what to install"
+        available_here = available | (names(extras[extra]) if extra else set())
         third_party = _imported_modules(nbformat.read(path, as_version=4)) - set(sys.stdlib_module_names) - {"autograd", "nn"}
         for module in sorted(third_party):
             distributions = {name.lower() for name in providers.get(module, [module])}
-            assert distributions & available, f"{path.name} imports {module}, which the notebooks extra does not install"
+            assert distributions & available_here, f"{path.name} imports {module}, which the notebooks extra does not install"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,6 +1,6 @@
 """Check gradients node by node: against central differences, against your own derivation, and explained.
 
-After ``root.backward()`` every node of the graph holds ``.grad == d root / d node``. Three tools check
+After ``root.backward()`` every node of the graph holds ``.grad == d root / d node``. Five tools check
 those numbers one node at a time, which is what someone deriving backpropagation by hand needs:
 
 ``gradcheck(root)`` (module ``gradient_check``)
@@ -11,6 +11,10 @@ those numbers one node at a time, which is what someone deriving backpropagation
 ``compare(root, expected)`` (module ``comparison``)
     Your hand-derived numbers, keyed by label or by node (or arrays of nodes against arrays of
     numbers, for a layer's weights), against ``.grad``.
+``compare_torch(root)`` (module ``torch_comparison``)
+    Every node's value and ``.grad`` against PyTorch's, from a replay of the graph in torch float64
+    (``autograd.to_torch``): "exact", "close" or "differs", node by node. Needs torch
+    (``pip install "chainrule[torch]"``).
 ``grade(root)`` (module ``grading``)
     Gradients you set by hand (``v.grad = ...``, or ``c._backward()`` node by node, as micrograd's
     lecture does) against the true d root/d node, right or wrong; a wrong one gets a hint, the
@@ -24,9 +28,9 @@ those numbers one node at a time, which is what someone deriving backpropagation
     forward mode, central difference, the symbolic formula (with sympy), PyTorch (with torch and
     ``autograd.to_torch``), and the learner's own grad set by hand.
 
-``gradcheck``, ``compare`` and ``routes`` return a ``CheckReport`` (module ``report``): rows in a table
+``gradcheck``, ``compare``, ``compare_torch``, ``grade`` and ``routes`` return a ``CheckReport`` (module ``report``): rows in a table
 (``print`` it, or let Jupyter show its HTML), ``.ok``, ``.failures`` and a one-line ``.summary``.
-Before checking, both look for a stale graph (module ``staleness``): values changed since the graph
+Before checking, they look for a stale graph (module ``staleness``): values changed since the graph
 was built, as after a training step, or gradients that the last backward pass from this root did not
 write. A stale graph is not checked; the report says once which nodes are stale and what to do.
 
@@ -54,10 +58,12 @@ from .naming import LabelError, find_node
 from .routes import ROUTES, routes
 from .report import BackwardNeededError, CheckReport, CheckRow, GradientCheckError
 from .staleness import StaleGraph
+from .torch_comparison import compare_torch
 
 __all__ = [
     "gradcheck",
     "compare",
+    "compare_torch",
     "grade",
     "explain",
     "routes",

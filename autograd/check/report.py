@@ -1,4 +1,4 @@
-"""The verdicts of ``gradcheck``, ``compare`` and ``grade``: one ``CheckRow`` per node, gathered in a ``CheckReport``
+"""The verdicts of ``gradcheck``, ``compare``, ``compare_torch`` and ``grade``: one ``CheckRow`` per node, gathered in a ``CheckReport``
 that prints as a table (text, or HTML in Jupyter), and the argument checks the tools share."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ..engine import HAND_SET, Value, describe, topological_order
 from .naming import LabelError, Names, d, err, num
 from .staleness import StaleGraph, find_replayed_grads, find_stale_grads, find_stale_values
 
-# Row statuses. Only FAIL makes a row (and the report) not ok.
+# Row statuses. Only FAIL and DIFFERS make a row (and the report) not ok.
 OK = "ok"
 FAIL = "fail"
 KINK = "nondifferentiable"
@@ -23,6 +23,11 @@ IMPRECISE = "imprecise"
 SKIPPED = (KINK, EDGE, IMPRECISE)
 SHOWN_HAND = 6  # how many hand-set nodes a message names
 UNANSWERED = "unanswered"  # grade: a node whose grad was not set by hand
+# compare_torch's verdicts: the same value and gradient to the last bit, within tolerance, or not.
+EXACT = "exact"
+CLOSE = "close"
+DIFFERS = "differs"
+FAILED = (FAIL, DIFFERS)
 
 # The smallest step that survives rounding: for eps below the float spacing at 1, x + eps * x == x.
 EPS_MIN = sys.float_info.epsilon
@@ -60,16 +65,17 @@ class CheckRow:
         analytic: its ``.grad`` (d root / d node from backward; for ``grade`` the number you set by
             hand, NaN when unanswered).
         numeric: the reference: for ``gradcheck`` a central difference (see ``method``), for
-            ``compare`` your number, for ``grade`` the true d root / d node (NaN, hidden, when
-            unanswered); NaN when it could not be computed (a domain edge) or not to the tolerance
-            (imprecise: the note says what the steps gave).
+            ``compare`` your number, for ``compare_torch`` torch's gradient, for ``grade`` the true
+            d root / d node (NaN, hidden, when unanswered); NaN when it could not be computed (a
+            domain edge) or not to the tolerance (imprecise: the note says what the steps gave).
         abs_err: ``|analytic - numeric|``.
         rel_err: ``abs_err / max(|analytic|, |numeric|)``, 0 when both are 0.
         status: "ok", "fail", "nondifferentiable" (a nudge crosses relu's kink), "domain-edge"
             (a nudge leaves the domain of an op, such as log of a value pushed below 0), "imprecise"
             (no step measures the derivative to the tolerance: rounding of large values blurs the
-            small steps, and the large ones measure a secant) or, for ``grade``, "unanswered" (no
-            grad set by hand).
+            small steps, and the large ones measure a secant); for ``grade`` "unanswered" (no grad
+            set by hand); for ``compare_torch`` "exact" (value and gradient equal to the last bit),
+            "close" (both within tolerance) or "differs".
         note: why a row was skipped, or what a local check found wrong; for a wrong ``grade`` row the
             hint (the chain-rule sum with your upstream numbers); "" otherwise.
         key: for ``compare``, the key the number was given by (``'w'``, ``[1, 0]``); "" for gradcheck.
@@ -81,6 +87,7 @@ class CheckRow:
             order (NaN where a route has no number for this node); () for the other tools. Then
             ``analytic`` is the backward route's number and ``numeric`` the route that disagrees with
             it most.
+        reference_value: for ``compare_torch``, torch's value of the node (NaN for the others).
     """
 
     node: Value
@@ -100,6 +107,17 @@ class CheckRow:
     root_name: str
     method: str = ""
     routes: tuple[tuple[str, float], ...] = ()
+    reference_value: float = math.nan
+
+    @property
+    def value_err(self) -> float:
+        """``|value - reference_value|``: for ``compare_torch``, how far torch's value is from ours."""
+        return abs(self.value - self.reference_value)
+
+    @property
+    def max_diff(self) -> float:
+        """The larger of the value's and the gradient's absolute differences (``compare_torch``)."""
+        return max(self.value_err, self.abs_err)
 
     @property
     def label(self) -> str:
@@ -113,12 +131,14 @@ class CheckRow:
 
     @property
     def ok(self) -> bool:
-        """False only for a failure; skipped rows (nondifferentiable, domain edge) and unanswered ones are ok."""
-        return self.status != FAIL
+        """False only for a failure ("fail", or "differs" for compare_torch); skipped rows
+        (nondifferentiable, domain edge) and unanswered ones are ok."""
+        return self.status not in FAILED
 
     @property
     def verdict(self) -> str:
-        """For ``grade``: "right", "wrong" or "unanswered"; for the others "ok", "fail" or the skip status."""
+        """For ``grade``: "right", "wrong" or "unanswered"; for ``compare_torch`` "exact", "close" or "differs";
+        for the others "ok", "fail" or the skip status."""
         if self.kind == "grade":
             return {OK: "right", FAIL: "wrong"}.get(self.status, self.status)
         return self.status
@@ -134,6 +154,15 @@ class CheckRow:
             where += f" = {self.definition}"
         where += f" ({what}, value {num(self.value)})"
         grad, reference = num(self.analytic, 10), num(self.numeric, 10)
+        if self.kind == "compare_torch":
+            # every digit (the shortest repr that reads back the same float): the difference may be in the last
+            ours, theirs, grad, reference = (repr(float(x)) for x in (self.value, self.reference_value, self.analytic, self.numeric))
+            differences = f"differences: value {err(self.value_err)}, grad {err(self.abs_err)}"
+            users = "consumers: " + ("; ".join(self.consumers) if self.consumers else "none, it is the root")
+            return (
+                f"{where}: chainrule value {ours}, grad {grad}; torch value {theirs}, grad {reference} "
+                f"({differences}); {users}"
+            )
         if self.kind == "routes":
             others = [f"{route} {num(value, 10)}" for route, value in self.routes[1:] if value == value]
             numbers_ = f"backward gives {grad}, the other routes: {', '.join(others) or 'none ran'}"
@@ -175,7 +204,7 @@ class CheckRow:
 
 
 class CheckReport:
-    """The rows of a ``gradcheck`` or ``compare``, in a table.
+    """The rows of a ``gradcheck``, ``compare`` or ``compare_torch``, in a table.
 
     Iterate over it for the rows (``CheckRow``); ``len(report)`` is the number of rows;
     ``report[i]``, ``report["w"]`` or ``report[node]`` picks one. ``str(report)`` is a plain-text
@@ -187,11 +216,13 @@ class CheckReport:
     what to do, and that one message is what the report shows.
 
     Attributes:
-        kind: "gradcheck", "compare" or "grade" (your hand-set grads against the true ones).
+        kind: "gradcheck", "compare", "compare_torch" or "grade" (your hand-set grads against the true ones).
         root: the root the gradients are of.
-        rows: the rows: in ``topological_order(root)`` for gradcheck, in the order given for compare.
-        eps, atol, rtol: the settings used (``eps`` is None for compare). A row passes when
-            ``abs_err <= atol + rtol * |numeric|``.
+        rows: the rows: in ``topological_order(root)`` for gradcheck and compare_torch, in the
+            order given for compare.
+        eps, atol, rtol: the settings used (``eps`` is None for compare and compare_torch). A row
+            passes when ``abs_err <= atol + rtol * |numeric|`` (for compare_torch, and the same of the
+            value against torch's).
         method: how gradcheck made its references: "end-to-end" or "local" (None for compare, or
             when the graph was stale).
         stale: a ``StaleGraph`` when the graph was not checked because it is stale, else None.
@@ -247,6 +278,11 @@ class CheckReport:
         return self.stale is None and all(row.ok for row in self.rows)
 
     @property
+    def max_diff(self) -> CheckRow | None:
+        """For ``compare_torch``: the row whose value or gradient is furthest from torch's (None if no rows)."""
+        return max(self.rows, key=lambda r: r.max_diff, default=None)
+
+    @property
     def answered(self) -> list[CheckRow]:
         """For ``grade``: the rows of nodes whose grad you set by hand (right or wrong)."""
         return [row for row in self.rows if row.status != UNANSWERED]
@@ -280,6 +316,8 @@ class CheckReport:
         if self.stale is not None:
             return f"{self.kind} of {self.root_name}: NOT CHECKED, {self.stale.headline}"
         n = len(self.rows)
+        if self.kind == "compare_torch":
+            return self._torch_summary()
         if self.kind == "grade":
             return self._grade_summary()
         if self.kind == "gradcheck":
@@ -306,6 +344,22 @@ class CheckReport:
             parts.append("no gradient above atol to take a relative error of")
         for route, why in self.not_run.items():
             parts.append(f"{route} not run: {why}")
+        return "; ".join(parts)
+
+    def _torch_summary(self) -> str:
+        n = len(self.rows)
+        counts = {status: sum(row.status == status for row in self.rows) for status in (EXACT, CLOSE, DIFFERS)}
+        parts = [
+            f"{self.kind} of {self.root_name}: {n} node{'s' if n != 1 else ''} replayed in torch (float64): "
+            f"{counts[EXACT]} exact, {counts[CLOSE]} close, {counts[DIFFERS]} differ{'s' if counts[DIFFERS] == 1 else ''}"
+        ]
+        parts.append(f"{counts[DIFFERS]} FAILED" if counts[DIFFERS] else "all agree")
+        furthest = self.max_diff
+        if furthest is not None and furthest.max_diff > 0:
+            which = "value" if furthest.value_err >= furthest.abs_err else "grad"
+            parts.append(f"max difference {err(furthest.max_diff)} ({which} of {furthest.name})")
+        elif furthest is not None:
+            parts.append("max difference 0")
         return "; ".join(parts)
 
     def _grade_summary(self) -> str:
@@ -342,6 +396,8 @@ class CheckReport:
     def _columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
         if self.kind == "routes":
             return self._route_columns()
+        if self.kind == "compare_torch":
+            return self._torch_columns()
         reference = {"gradcheck": "numeric", "compare": "expected", "grade": "true"}[self.kind]
         grad_header = "your grad" if self.kind == "grade" else "grad"
         status_header = "verdict" if self.kind == "grade" else "status"
@@ -392,6 +448,27 @@ class CheckReport:
             )
         return headers, body, right
 
+    def _torch_columns(self) -> tuple[list[str], list[list[str]], list[bool]]:
+        headers = ["#", "node", "definition", "value", "torch value", "grad", "torch grad", "max diff", "verdict"]
+        numeric_column = [True, False, False, True, True, True, True, True, False]
+        body = []
+        for row in self.rows:
+            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            body.append(
+                [
+                    str(row.index),
+                    row.name,
+                    definition,
+                    num(row.value),
+                    num(row.reference_value),
+                    num(row.analytic) + (" (by hand)" if _by_hand(row) else ""),
+                    num(row.numeric),
+                    err(row.max_diff),
+                    _shown_status(row),
+                ]
+            )
+        return headers, body, numeric_column
+
     def __str__(self) -> str:
         if self.stale is not None:
             return self.failure_message()
@@ -422,7 +499,7 @@ class CheckReport:
                 f"{html.escape(self.stale.advice)}</p></div>"
             )
         headers, body, right = self._columns()
-        colour = {FAIL: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4", IMPRECISE: "#fff3c4", UNANSWERED: "#f0f0f0"}
+        colour = {FAIL: "#f8d0d0", DIFFERS: "#f8d0d0", KINK: "#fff3c4", EDGE: "#fff3c4", IMPRECISE: "#fff3c4", UNANSWERED: "#f0f0f0"}
         out = ['<table class="chainrule-check">', "<thead><tr>"]
         out += [
             f'<th style="text-align:{"right" if r else "left"}">{html.escape(h)}</th>' for h, r in zip(headers, right)
@@ -458,7 +535,7 @@ def _by_hand(row: CheckRow) -> bool:
 def _shown_status(row: CheckRow) -> str:
     """A row's status in the table: failures in capitals; grade's rows say right, WRONG or unanswered."""
     shown = row.verdict
-    return shown.upper() if row.status == FAIL else shown
+    return shown.upper() if row.status in FAILED else shown
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -543,6 +620,7 @@ def make_row(
     note: str = "",
     key: str = "",
     method: str = "",
+    reference_value: float = math.nan,
 ) -> CheckRow:
     abs_err = abs(analytic - numeric)
     scale = max(abs(analytic), abs(numeric))
@@ -567,6 +645,7 @@ def make_row(
         kind=kind,
         root_name=names.root_name(),
         method=method,
+        reference_value=reference_value,
     )
 
 

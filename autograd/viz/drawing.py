@@ -65,6 +65,8 @@ def draw(
           turns red and lists them.
           With ``check=grade(root)`` (your hand-set grads graded) a right one adds "right", a wrong
           one is red with "WRONG" and "true <the true gradient>"; unanswered nodes add nothing.
+          With ``check=compare_torch(root)`` an agreeing node adds "torch: exact" or "torch: close";
+          one that differs is red with "DIFFERS FROM TORCH", "torch data ..." and "torch grad ...".
 
     In SVG every node also has a tooltip naming it, and CSS classes: its role ("input",
     "parameter", "constant", "operation"), plus "root", "failed", "stale", "op" or "box" where they apply.

@@ -706,6 +706,10 @@ class _Builder:
             if status == "unanswered":
                 return []
             return ["right"] if row.ok else ["WRONG", f"true {self._any(row.numeric)}"]
+        if getattr(row, "kind", "") == "compare_torch":  # our value and grad against torch's replay
+            if row.ok:
+                return [f"torch: {status}"]
+            return ["DIFFERS FROM TORCH", f"torch data {self._any(row.reference_value)}", f"torch grad {self._any(row.numeric)}"]
         if not row.ok:
             why = f" ({status})" if status not in ("", "fail") else ""
             return [f"CHECK FAILED{why}", f"analytic {self._any(row.analytic)}", f"numeric {self._any(row.numeric)}"]
