@@ -35,7 +35,10 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         "--output",
         metavar="FILE",
         required=True,
-        help="where to write it: .html is the whole step-through (open it in a browser); .svg or .png one frame",
+        help=(
+            "where to write it: .html is the whole step-through (open it in a browser); .gif an animated GIF "
+            "and .pdf a handout, one frame or page per step (both need Pillow); .svg or .png one frame"
+        ),
     )
     parser.add_argument("--step", type=int, default=None, help="the step an .html opens at, or the frame of an .svg/.png")
     parser.add_argument(
@@ -57,7 +60,16 @@ def run(args: argparse.Namespace) -> int:
     from autograd.viz import GraphTooLargeError, animate
 
     # The output is checked first, so that nothing is computed for a file that cannot be written.
-    target, _ = check_output("-o", args.output, formats=("html", "htm", "svg", "png"))
+    target, suffix = check_output(
+        "-o", args.output, formats=("html", "htm", "gif", "pdf", "svg", "png"), made_here=("gif", "pdf")
+    )
+    if suffix in ("gif", "pdf"):
+        from autograd.viz import export
+
+        try:
+            export.require_pillow()  # before any work: a missing Pillow is said at once
+        except ImportError as exc:
+            raise UsageError(f"-o {args.output}: {exc}") from None
     root, leaves = differentiate(args.expression, args.values)
     limits = {name: getattr(args, name) for name in ("max_nodes", "max_steps") if getattr(args, name) is not None}
     try:
@@ -71,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
     print_gradients(args.expression, root, leaves)
-    what = f"{len(animation)} steps; open it in a browser" if path.suffix.lower() in (".html", ".htm") else "one frame"
+    kinds = {".html": "open it in a browser", ".htm": "open it in a browser", ".gif": "one frame a step", ".pdf": "one page a step"}
+    kind = kinds.get(path.suffix.lower())
+    what = f"{len(animation)} steps; {kind}" if kind else "one frame"
     print(f"wrote {path} ({what})")
     return 0

@@ -120,10 +120,13 @@ def print_gradients(expression: str, root: Value, leaves: dict[str, Value]) -> N
         print(f"  d/d{name} = {leaf.grad:.6g}")
 
 
-def check_output(option: str, text: str, formats: tuple[str, ...] = FORMATS) -> tuple[Path, str]:
+def check_output(
+    option: str, text: str, formats: tuple[str, ...] = FORMATS, made_here: tuple[str, ...] = ()
+) -> tuple[Path, str]:
     """The path ``text`` given to ``option`` and its format (the suffix), checked before any work: a
-    file that can be written, with a suffix among ``formats`` that this machine can make. Else a
-    UsageError that says what is wrong and what to write instead."""
+    file that can be written, with a suffix among ``formats`` that this machine can make (``made_here``:
+    formats the caller makes itself, which need no Graphviz renderer). Else a UsageError that says what
+    is wrong and what to write instead."""
     from autograd.viz import render
 
     path = writable_path(option, text)
@@ -138,7 +141,7 @@ def check_output(option: str, text: str, formats: tuple[str, ...] = FORMATS) -> 
     if suffix not in formats:
         raise UsageError(f"{option} {text}: cannot write a .{suffix} file; use one of: .{', .'.join(formats)}")
     # SVG is made in-process everywhere, and PNG too where the renderer can rasterize SVG itself.
-    in_process = {"svg", *TEXT_FORMATS} | ({"png"} if hasattr(render, "svg_to_png") else set())
+    in_process = {"svg", *TEXT_FORMATS, *made_here} | ({"png"} if hasattr(render, "svg_to_png") else set())
     if suffix in FORMATS and suffix not in in_process:
         try:
             render.choose_renderer(suffix)

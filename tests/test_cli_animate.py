@@ -53,7 +53,7 @@ def test_one_frame_as_png_and_the_options(tmp_path, capsys):
         (["log(a)", "a=-1", "-o", "a.html"], "log() needs a positive input, got -1.0 at node 'a'"),
         (["a", "a=1", "-o", "a.html", "--digits", "0"], "digits must be an int from 1 to 17"),
         (["tanh(tanh(tanh(a)))", "a=1", "-o", "a.html", "--max-steps", "3"], "more than max_steps=3"),
-        (["a * 2", "a=1", "-o", "a.gif"], "-o a.gif: cannot write a .gif file; use one of: .html"),
+        (["a * 2", "a=1", "-o", "a.jpg"], "-o a.jpg: cannot write a .jpg file; use one of: .html"),
         (["a * 2", "a=1", "-o", "a.svg", "--step", "99"], "step 99 is out of range"),
         (["a * 2", "a=1"], "the following arguments are required: -o/--output"),
     ],
@@ -71,9 +71,28 @@ def test_bad_input_is_one_clear_message_and_exit_code_2(args, message, capsys, t
 def test_the_output_path_is_checked_before_any_work(tmp_path, capsys):
     from nn.cli import main
 
-    for bad, words in [(tmp_path / "missing" / "b.html", "missing"), (tmp_path / "b.pdf", ".pdf")]:
+    for bad, words in [(tmp_path / "missing" / "b.html", "missing"), (tmp_path / "b.jpg", ".jpg")]:
         with pytest.raises(SystemExit) as info:
             main(["animate", "log(x)", "x=-1", "-o", str(bad)])  # log(-1) would fail, but the path is refused first
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert words in err and "log()" not in err
+
+
+@pytest.mark.parametrize("suffix, magic", [("gif", b"GIF89a"), ("pdf", b"%PDF-")])
+def test_animate_writes_a_gif_or_a_handout_pdf(suffix, magic, tmp_path, capsys):
+    """The command line reaches Animation.save's GIF and PDF (made in-process with Pillow, no Graphviz)."""
+    out = tmp_path / f"backprop.{suffix}"
+    assert main(["animate", "x*w", "x=2", "w=-3", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(magic)
+    assert f"wrote {out} (" in capsys.readouterr().out
+
+
+def test_animate_gif_without_pillow_is_one_clear_line_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["animate", "x*w", "x=2", "w=-3", "-o", str(tmp_path / "a.gif")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "needs Pillow" in err and "chainrule[export]" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

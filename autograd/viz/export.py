@@ -72,7 +72,8 @@ PDF_LAYOUT = Layout(width=1754, picture_height=820, readable=1.45, largest=2.6, 
 the caption at 10 points."""
 
 
-def _pillow() -> Any:
+def require_pillow() -> Any:
+    """PIL.Image, or an ImportError that says how to install Pillow (GIF and PDF need it)."""
     try:
         from PIL import Image
     except ImportError as exc:
@@ -86,7 +87,7 @@ def save_gif(animation: "Animation", path: Path, *, seconds_per_step: float = 1.
     ``seconds_per_step`` is how long each frame is shown (the last one twice as long). Raises
     ImportError when Pillow is missing (before any work), RenderError when a frame cannot be drawn.
     """
-    image = _pillow()
+    image = require_pillow()
     if not (isinstance(seconds_per_step, (int, float)) and 0.02 <= seconds_per_step <= 60):
         raise ValueError(f"seconds_per_step must be a number from 0.02 to 60, got {seconds_per_step!r}")
     frames = [_quantized(image, png) for png in _pngs(animation, GIF_LAYOUT)]
@@ -103,7 +104,7 @@ def save_gif(animation: "Animation", path: Path, *, seconds_per_step: float = 1.
 def save_pdf(animation: "Animation", path: Path) -> Path:
     """Write ``animation`` as a PDF handout: one landscape A4 page per step, the picture above the
     step's whole caption, at 150 dpi. Raises ImportError when Pillow is missing (before any work)."""
-    image = _pillow()
+    image = require_pillow()
     pages = [_quantized(image, png) for png in _pngs(animation, PDF_LAYOUT, page_height=1240)]
     title = f"backprop through {animation.root.label or 'a graph'}: {len(animation)} steps"
     return _write_atomically(path, lambda out: out.write(_pdf(pages, title)))
