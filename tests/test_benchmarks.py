@@ -9,6 +9,8 @@ import json
 import math
 import faulthandler
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -223,3 +225,16 @@ def test_routes_benchmark_runs_and_checks_its_results(tmp_path):
     data = json.loads(out.read_text())
     assert data["chain"]["operations"] == 2_000 and data["chain"]["forward_grad"]["wall_s"] > 0
     assert [row["formula"] for row in data["formula"].values()] == ["p_setosa - 1", "p_setosa", "h2*(y1 - 1)", "h2*y2"]
+
+
+def test_instruction_counts_run_under_callgrind(tmp_path):
+    """benchmarks/instructions.py counts a W1 step's instructions (load-independent), at a tiny size."""
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (apt-get install valgrind)")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "instructions.py"), "--tiny", "--engines", "chainrule"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    row = re.search(r"\| chainrule \| ([\d.]+)M \|", done.stdout)
+    assert row and float(row.group(1)) > 0.1, done.stdout  # 8 points: a step is about a million instructions or more

@@ -1,0 +1,102 @@
+"""Instructions per W1 step, counted by callgrind: a measure of the engine's work that load does not disturb.
+
+    python benchmarks/instructions.py              # chainrule (compiled) and the minimal engine, 3 steps
+    python benchmarks/instructions.py --steps 5 --engines chainrule
+    python benchmarks/instructions.py --tiny       # 8 points, 1 step (the tests run it)
+
+Each engine runs in a child process under ``valgrind --tool=callgrind`` twice: once with one untimed
+step (imports, building, the first graph) and once with that step and ``--steps`` more, so the
+difference divided by ``--steps`` is the instructions of one step of ``benchmarks/limit.py``'s learner
+loop (``loss = step()``), free of start-up costs. Instruction counts are repeatable for the same
+binary and inputs whatever else the machine is doing (seconds are not: see ``limit.py`` for time).
+Needs valgrind (``apt-get install valgrind``); the minimal engine needs Cython, as in ``limit.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+ENGINES = ("chainrule", "minimal engine")
+
+_CHILD = """
+import sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+import numpy as np
+from benchmarks import limit, workloads
+from benchmarks.engines import load_engines
+name, points, steps = {name!r}, {points}, {steps}
+if name == "minimal engine":
+    engine = limit.minimal_engine_adapter(limit.build_minimal_engine(Path({build!r})))
+else:
+    engine = load_engines([name])[0][name]
+X, y = workloads.two_moons(points, noise=0.1, seed=0)
+init = workloads.init_mlp(2, (16, 16, 1), np.random.default_rng(0))
+step = limit.graph_step(engine, init, X, y)
+loss = step()
+for _ in range(steps):
+    loss = step()
+"""
+
+
+def count(name: str, points: int, steps: int, build: Path) -> int:
+    """Instructions callgrind counts for the child program with ``steps`` steps after the first."""
+    code = _CHILD.format(repo=str(REPO), name=name, points=points, steps=steps, build=str(build))
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/out", sys.executable, "-c", code],
+            capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=1800,
+        )
+    match = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+    if done.returncode != 0 or match is None:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"{name}: the child under callgrind failed (exit {done.returncode}):\n{tail}")
+    return int(match.group(1))
+
+
+def per_step(name: str, points: int, steps: int, build: Path) -> float:
+    """Instructions of one step: (count with ``steps`` more steps - count with none) / ``steps``."""
+    return (count(name, points, steps, build) - count(name, points, 0, build)) / steps
+
+
+def main(argv: list | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/instructions.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=3, help="steps counted after the first (default 3)")
+    parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, from: {', '.join(ENGINES)}")
+    parser.add_argument("--tiny", action="store_true", help="8 points and 1 step: a smoke run")
+    parser.add_argument("--build-dir", type=Path, default=REPO / "benchmarks" / "results" / "build",
+                        help="where Cython builds the minimal engine (default benchmarks/results/build)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.engines.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ENGINES]
+    if unknown or not names:
+        parser.error(f"unknown engine {', '.join(unknown) or repr(args.engines)}; choose from {', '.join(ENGINES)}")
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+    if shutil.which("valgrind") is None:
+        print("benchmarks/instructions.py: needs valgrind (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    points, steps = (8, 1) if args.tiny else (100, args.steps)
+    print(f"W1 learner loop, {points} points: instructions per step (callgrind, {steps} step(s) after the first)")
+    print("| engine | instructions per step |")
+    print("| --- | --: |")
+    for name in names:
+        try:
+            print(f"| {name} | {per_step(name, points, steps, args.build_dir) / 1e6:.1f}M |", flush=True)
+        except RuntimeError as exc:
+            print(f"benchmarks/instructions.py: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
