@@ -4,11 +4,13 @@
     python benchmarks/instructions.py --steps 5 --engines chainrule
     python benchmarks/instructions.py --tiny       # 8 points, 1 step (the tests run it)
 
-Each engine runs in a child process under ``valgrind --tool=callgrind`` twice: once with one untimed
-step (imports, building, the first graph) and once with that step and ``--steps`` more, so the
-difference divided by ``--steps`` is the instructions of one step of ``benchmarks/limit.py``'s learner
-loop (``loss = step()``), free of start-up costs. Instruction counts are repeatable for the same
-binary and inputs whatever else the machine is doing (seconds are not: see ``limit.py`` for time).
+Each engine runs once in a child process under ``valgrind --tool=callgrind``: one untimed step
+(imports, building, the first graph), then ``--steps`` more between two calls of ``os.getppid()``,
+which callgrind is told to treat as markers (``--dump-before=getppid``: a profile is written at each).
+The profile between the markers holds exactly those steps' instructions, so one step of
+``benchmarks/limit.py``'s learner loop (``loss = step()``) is its total divided by ``--steps``, free of
+start-up costs and of any difference between two processes. Instruction counts are repeatable for the
+same binary and inputs whatever else the machine is doing (seconds are not: see ``limit.py`` for time).
 Needs valgrind (``apt-get install valgrind``); the minimal engine needs Cython, as in ``limit.py``.
 """
 
@@ -42,30 +44,33 @@ else:
 X, y = workloads.two_moons(points, noise=0.1, seed=0)
 init = workloads.init_mlp(2, (16, 16, 1), np.random.default_rng(0))
 step = limit.graph_step(engine, init, X, y)
+import os
 loss = step()
+os.getppid()  # marker: callgrind writes a profile here
 for _ in range(steps):
     loss = step()
+os.getppid()  # marker: the profile written here holds exactly the steps above
 """
 
 
-def count(name: str, points: int, steps: int, build: Path) -> int:
-    """Instructions callgrind counts for the child program with ``steps`` steps after the first."""
+def per_step(name: str, points: int, steps: int, build: Path) -> float:
+    """Instructions of one step: those callgrind counts between the child's two markers, over ``steps``."""
     code = _CHILD.format(repo=str(REPO), name=name, points=points, steps=steps, build=str(build))
     with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out"
         done = subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/out", sys.executable, "-c", code],
+            ["valgrind", "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}",
+             sys.executable, "-c", code],
             capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=1800,
         )
-    match = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+        # out.1: start-up and the first step; out.2: the steps between the markers; out: the rest
+        between = out.with_name("out.2")
+        markers_only = between.exists() and not out.with_name("out.3").exists()  # no other getppid() call
+        match = re.search(r"^summary:\s*(\d+)", between.read_text(), re.M) if markers_only else None
     if done.returncode != 0 or match is None:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise RuntimeError(f"{name}: the child under callgrind failed (exit {done.returncode}):\n{tail}")
-    return int(match.group(1))
-
-
-def per_step(name: str, points: int, steps: int, build: Path) -> float:
-    """Instructions of one step: (count with ``steps`` more steps - count with none) / ``steps``."""
-    return (count(name, points, steps, build) - count(name, points, 0, build)) / steps
+    return int(match.group(1)) / steps
 
 
 def main(argv: list | None = None) -> int:
