@@ -25,7 +25,7 @@ def _decorator(target: Any = None, *args: Any, **kwargs: Any) -> Any:
     return lambda function: function
 
 
-cclass = no_gc = final = cfunc = inline = locals = annotation_typing = freelist = _decorator
+cclass = no_gc = final = cfunc = inline = locals = annotation_typing = freelist = exceptval = _decorator
 
 
 def declare(type_: Any, value: Any = None, **kwargs: Any) -> Any:

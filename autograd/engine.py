@@ -486,7 +486,7 @@ class Value:
         grad of the graph, leaves and computed nodes alike, is put back as it was before the call.
         """
         _require_self(self, "backward")
-        order: list = topological_order(self)
+        order: list = _walk(self)
         stamp: cython.long
         node: Value
         with _grad_lock:
@@ -787,15 +787,24 @@ def _require_value(node: object, function: str, argument: str = "root") -> None:
 
 
 @cython.cfunc
-def _require_self(node: object, method: str) -> cython.void:
+@cython.inline
+@cython.exceptval(-1)
+def _require_self(node: object, method: str) -> cython.int:
     """The first line of every method of Value: a method called through the class on something that
     is not a Value (``Value.exp(3)``, ``Value.sigmoid(True)``) is a TypeError naming the method and the
-    argument. Compiled, such a call would otherwise read the object's memory as a node's fields."""
-    if not isinstance(node, Value):
-        raise TypeError(
-            f"Value.{method}() must be called on a Value, got {type(node).__name__}: {_short(node)} "
-            f"(to use a number, make it a leaf first: Value(x).{method}(...))"
-        )
+    argument. Compiled, such a call would otherwise read the object's memory as a node's fields.
+    (Inline, so that a method called on a Value pays one type comparison.)"""
+    if isinstance(node, Value):
+        return 0
+    _refuse_non_value(node, method)
+    return -1
+
+
+def _refuse_non_value(node: object, method: str) -> None:
+    raise TypeError(
+        f"Value.{method}() must be called on a Value, got {type(node).__name__}: {_short(node)} "
+        f"(to use a number, make it a leaf first: Value(x).{method}(...))"
+    )
 
 
 @cython.cfunc
@@ -971,39 +980,7 @@ def topological_order(root) -> list:
     ``replay``, the drawing and the gradient checker all use this one walk.
     """
     _require_value(root, "topological_order")
-    if not _walk_lock.acquire(False):
-        return _order_by_set(root)  # another thread is walking: leave the nodes' marks to it
-    global _walks
-    try:
-        _walks += 1
-        walk: cython.long = _walks  # a node is seen in this walk when its _mark is this number
-        order: list = []
-        stack: list = [root]
-        node: Value = root
-        a: Value
-        b: Value
-        node._mark = walk
-        while stack:
-            node = stack[-1]
-            a = node._a
-            if a is not None and a._mark != walk:
-                a._mark = walk
-                if a._a is not None:
-                    stack.append(a)
-                    continue
-                order.append(a)  # a leaf has no operands to wait for
-            b = node._b
-            if b is not None and b._mark != walk:
-                b._mark = walk
-                if b._a is not None:
-                    stack.append(b)
-                    continue
-                order.append(b)
-            stack.pop()
-            order.append(node)
-        return order
-    finally:
-        _walk_lock.release()
+    return _walk(root)
 
 
 # Walks mark the nodes they visit, which is faster than a set of seen nodes; one walk at a time may
@@ -1012,33 +989,78 @@ _walk_lock = threading.Lock()
 _walks = cython.declare(cython.long, 0)
 
 
-def _order_by_set(root: Value) -> list:
-    """``topological_order`` with a set of seen nodes instead of marks (the same walk otherwise)."""
+@cython.cfunc
+def _walk(root: Value) -> list:
+    """``topological_order(root)``: the one walk (``backward`` calls it directly).
+
+    The current node is kept in ``node`` and the stack holds the computed nodes waiting below it for
+    their operands, so a node is pushed only when the walk goes down into one of its operands."""
+    if not _walk_lock.acquire(False):
+        return _walk_by_set(root)  # another thread is walking: leave the nodes' marks to it
+    global _walks
+    try:
+        _walks += 1
+        walk: cython.long = _walks  # a node is seen in this walk when its _mark is this number
+        order: list = []
+        stack: list = []
+        node: Value = root
+        a: Value
+        b: Value
+        root._mark = walk
+        while True:
+            a = node._a
+            if a is not None and a._mark != walk:
+                a._mark = walk
+                if a._a is not None:  # list a's operands first
+                    stack.append(node)
+                    node = a
+                    continue
+                order.append(a)  # a leaf has no operands to wait for
+            b = node._b
+            if b is not None and b._mark != walk:
+                b._mark = walk
+                if b._a is not None:
+                    stack.append(node)
+                    node = b
+                    continue
+                order.append(b)
+            order.append(node)  # all its operands are listed
+            if not stack:
+                return order
+            node = cython.cast(Value, stack.pop())
+    finally:
+        _walk_lock.release()
+
+
+def _walk_by_set(root: Value) -> list:
+    """``_walk`` with a set of seen nodes instead of marks (the same walk otherwise)."""
     order: list = []
+    stack: list = []
     seen: set = {root}
-    stack: list = [root]
-    node: Value
+    node: Value = root
     a: Value
     b: Value
-    while stack:
-        node = stack[-1]
+    while True:
         a = node._a
         if a is not None and a not in seen:
             seen.add(a)
             if a._a is not None:
-                stack.append(a)
+                stack.append(node)
+                node = a
                 continue
             order.append(a)
         b = node._b
         if b is not None and b not in seen:
             seen.add(b)
             if b._a is not None:
-                stack.append(b)
+                stack.append(node)
+                node = b
                 continue
             order.append(b)
-        stack.pop()
         order.append(node)
-    return order
+        if not stack:
+            return order
+        node = cython.cast(Value, stack.pop())
 
 
 # -- scope ---------------------------------------------------------------------------------------------------

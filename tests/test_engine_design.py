@@ -126,6 +126,30 @@ def test_the_order_lists_an_expression_as_written_and_ignores_when_nodes_were_ma
     assert order[0] is late_leaf and order[-1] is z
 
 
+def test_a_walk_while_another_thread_walks_keeps_a_set_and_gives_the_same_order_and_grads():
+    # The walk marks nodes; while another thread holds the marks (the lock), it keeps a set of seen
+    # nodes instead. Both must list the same nodes in the same order, so backward's numbers agree.
+    from autograd import engine
+
+    rng = random.Random(3)
+    leaves = [Value(rng.uniform(0.5, 2.0), label=f"x{i}") for i in range(6)]
+    nodes = list(leaves)
+    for _ in range(60):  # shared subexpressions, both operand orders, unary and binary ops
+        a, b = rng.choice(nodes), rng.choice(nodes)
+        nodes.append(rng.choice([a * b, a + b, (a - b).tanh(), a.sigmoid() * 0.5, -a]))
+    root = sum(nodes[-10:], Value(0.0))
+    by_marks = topological_order(root)
+    root.backward()
+    grads = [leaf.grad for leaf in leaves]
+    zero_grad(root)
+    with engine._walk_lock:  # as if another thread were walking
+        by_set = topological_order(root)
+        root.backward()
+    assert [id(n) for n in by_set] == [id(n) for n in by_marks]
+    check_toposort(by_set)
+    assert [leaf.grad for leaf in leaves] == grads
+
+
 # -- pickle and deepcopy of any depth ------------------------------------------------------------------------
 def chain(n: int) -> tuple[Value, Value]:
     x = Value(0.5, label="x")
