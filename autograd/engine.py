@@ -1027,7 +1027,7 @@ def _walk(root: Value) -> list:
             order.append(node)  # all its operands are listed
             if not stack:
                 return order
-            node = cython.cast(Value, stack.pop())
+            node = stack.pop()
     finally:
         _walk_lock.release()
 
@@ -1060,7 +1060,7 @@ def _walk_by_set(root: Value) -> list:
         order.append(node)
         if not stack:
             return order
-        node = cython.cast(Value, stack.pop())
+        node = stack.pop()
 
 
 # -- scope ---------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
     python benchmarks/instructions.py              # chainrule (compiled) and the minimal engine, 3 steps
     python benchmarks/instructions.py --steps 5 --engines chainrule
+    python benchmarks/instructions.py --steps 1 --engines chainrule-py   # the plain-Python engine
     python benchmarks/instructions.py --tiny       # 8 points, 1 step (the tests run it)
 
 Each engine runs once in a child process under ``valgrind --tool=callgrind``: one untimed step
@@ -27,7 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-ENGINES = ("chainrule", "minimal engine")
+ENGINES = ("chainrule", "chainrule-py", "minimal engine")
+DEFAULT = ("chainrule", "minimal engine")  # chainrule-py (the plain-Python engine) on request: it is slow under callgrind
 
 _CHILD = """
 import sys
@@ -76,7 +78,8 @@ def per_step(name: str, points: int, steps: int, build: Path) -> float:
 def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/instructions.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=3, help="steps counted after the first (default 3)")
-    parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, from: {', '.join(ENGINES)}")
+    parser.add_argument("--engines", default=",".join(DEFAULT),
+                        help=f"comma-separated, from: {', '.join(ENGINES)} (default: {', '.join(DEFAULT)})")
     parser.add_argument("--tiny", action="store_true", help="8 points and 1 step: a smoke run")
     parser.add_argument("--build-dir", type=Path, default=REPO / "benchmarks" / "results" / "build",
                         help="where Cython builds the minimal engine (default benchmarks/results/build)")
