@@ -291,3 +291,31 @@ def test_gradcheck_table_marks_a_hand_set_grad():
     report = gradcheck(L)
     assert report.ok
     assert "-2 (by hand)" in str(report) and "(by hand)" in report._repr_html_()
+
+
+def test_explain_never_shows_a_hand_set_grad_as_the_upstream_derivative():
+    # After backward, the learner overwrites h.grad with a wrong number. explain(x) must still write
+    # d y/d h as the chain rule's number (it once wrote 0.5 there, and a sum built on it), and say what
+    # h.grad holds.
+    from autograd.check import explain
+
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    h = x * w
+    h.label = "h"
+    y = h.tanh()
+    y.label = "y"
+    y.backward()
+    true_dy_dh, dy_dx = h.grad, x.grad
+    assert true_dy_dh == pytest.approx(1.0 - math.tanh(-6.0) ** 2, rel=1e-12)
+    h.grad = 0.5
+    explanation = explain(x, y)
+    (term,) = explanation.terms
+    assert term.upstream == true_dy_dh and term.held == 0.5
+    assert explanation.total == dy_dx and explanation.agrees
+    text = str(explanation)
+    assert "h.grad holds 0.5, set by hand" in text and "0.5 * w" not in text
+    assert "h.grad holds 0.5" in explanation._repr_markdown_()
+    # grads that the backward pass wrote are the upstream numbers themselves
+    zero_grad(y)
+    y.backward()
+    assert explain(x, y).terms[0].held is None and explain(x, y).terms[0].upstream == h.grad

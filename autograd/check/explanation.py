@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from ..engine import Value, describe, op_entry, topological_order
+from ..engine import Value, describe, gradients, op_entry, topological_order
 from .naming import Names, d, num, paren
 from .report import require_value, staleness
 from .staleness import StaleGraph
@@ -25,11 +25,15 @@ class ChainTerm:
         consumer: the node that uses ``node`` as an operand.
         operand: which operand (0 or 1) ``node`` is; ``x * x`` gives two terms.
         op: the consumer's op.
-        upstream: ``consumer.grad``, d root/d consumer.
+        upstream: d root/d consumer: ``consumer.grad`` as root's backward pass wrote it. Where that pass
+            did not write it (set by hand, zeroed, or from a pass from another root), the chain rule's
+            value instead (``autograd.engine.gradients``), so that no number shown as a derivative is
+            one that is not: ``held`` then says what ``consumer.grad`` holds.
         local: the consumer's stored local derivative ``d consumer/d node``.
         formula: the local derivative's formula in the operands' names (``w``, ``1 - tanh(h)^2``).
         substituted: the same formula with the numbers put in.
         latex, latex_substituted: the two in LaTeX.
+        held: ``consumer.grad`` when it is not ``upstream`` (see there), else None.
     """
 
     consumer: Value
@@ -41,6 +45,7 @@ class ChainTerm:
     substituted: str
     latex: str
     latex_substituted: str
+    held: float | None = None
 
     @property
     def value(self) -> float:
@@ -103,6 +108,12 @@ class Explanation:
             )
         return f"explain(c, root) expands a consumer's {d(self._root, 'c')} one step closer to the root."
 
+    def _held(self, term: ChainTerm) -> str:
+        """Why a term's upstream is not its consumer's .grad, and what that grad holds."""
+        c = self._names.name(term.consumer)
+        why = "set by hand" if term.consumer.grad_source == "hand" else "not written by this root's backward pass"
+        return f"{c}.grad holds {num(term.held)}, {why}; {d(self._root, c)} above is the chain rule's"
+
     def _check(self) -> str:
         if self.agrees:
             return f"{self._name}.grad = {num(self.grad)}: agrees with the sum."
@@ -131,6 +142,8 @@ class Explanation:
                     steps.append(f"{upstream} * {form}")
             lines.append(f"  via {self._consumer_text(term)}:")
             lines.append(f"      {' = '.join(steps)} = {num(term.value)}")
+            if term.held is not None:
+                lines.append(f"      ({self._held(term)})")
         if len(self.terms) > 1:
             summed = " + ".join(paren(num(t.value)) for t in self.terms)
             lines.append(f"  {d(r, n)} = {summed} = {num(self.total)}")
@@ -172,6 +185,7 @@ class Explanation:
                 f"- via ${c} =$ `{self._names.definition(term.consumer)}` (op `{term.op}`{self._which(term)}): "
                 rf"${_partial(c, n)} = {' = '.join(steps)}$ and "
                 rf"${_partial(r, c)} = {_latex_num(term.upstream, paren=False)}$"
+                + (f" ({_markdown_text(self._held(term))})" if term.held is not None else "")
             )
         out += ["", _markdown_text(self._check()), "", _markdown_text(self._note())]
         if self.stale is not None:
@@ -309,12 +323,20 @@ def explain(node: Value, root: Value) -> Explanation:
     if node not in names.position:
         raise ValueError(f"{describe(node)} is not part of the graph of {describe(root)}")
     stale = staleness(names, "explain")
+    consumers = [c for c in order if any(p is node for p in c.parents)]
+    # A consumer's grad is d root/d consumer only if root's backward pass wrote it; any other (a grad set
+    # by hand after it, a zeroed one) is replaced by the chain rule's number, and shown beside it.
+    unwritten = [c for c in consumers if c.grad_pass != root.grad_pass]
+    true_upstream = dict(zip(unwritten, gradients(root, unwritten))) if unwritten else {}
     terms = []
-    for consumer in order:
+    for consumer in consumers:
         for i, parent in enumerate(consumer.parents):
             if parent is node:
-                upstream, local = consumer.grad, consumer.local_grads[i]
-                terms.append(ChainTerm(consumer, i, consumer.op, upstream, local, *_formulas(consumer, i, names)))
+                held = consumer.grad if consumer in true_upstream else None
+                upstream, local = true_upstream.get(consumer, consumer.grad), consumer.local_grads[i]
+                terms.append(
+                    ChainTerm(consumer, i, consumer.op, upstream, local, *_formulas(consumer, i, names), held=held)
+                )
     if node is root:
         total = 1.0
     else:
