@@ -146,6 +146,8 @@ class Value:
     Lecture compatibility (micrograd, "neural networks: zero to hero", lecture 1): ``v._prev`` is the
     set of operand nodes, ``v._op`` the op's name and ``v._backward()`` the local chain-rule step
     (each operand's grad += local derivative * ``v.grad``); ``autograd.viz.draw_dot(root)`` draws.
+    micrograd's constructor form ``Value(data, _children, _op)`` is a TypeError that says so: a node
+    with operands is made by an operation (``a + b``), never by the constructor.
 
     Values hash by identity and do not define ``==``, so they can be dictionary keys and set members.
     A Value is not a float: ``float(v)`` and ``math.exp(v)`` raise a TypeError (they would silently
@@ -173,8 +175,10 @@ class Value:
     __init_subclass__ = classmethod(_refuse_subclass)
 
     @cython.annotation_typing(False)  # the checks below give clearer errors than the compiler's
-    def __init__(self, data: Number, label: str = "") -> None:
+    def __init__(self, data: Number, label: str = "", _op: object = None, *, _children: object = None) -> None:
         _require_self(self, "__init__")
+        if _op is not None or _children is not None or isinstance(label, (tuple, set, list)):  # micrograd's form
+            _refuse_micrograd_constructor(label, _op, _children)
         self._data = as_finite_float(data, "Value(data)")
         self._label = _as_label(label)
         self._grad = 0.0
@@ -744,6 +748,18 @@ def _as_label(label: object) -> str:
     if not isinstance(label, str):
         raise TypeError(f"a Value's label must be a str, got {type(label).__name__}: {_short(label)}")
     return str.__str__(label)  # the same characters as a plain str
+
+
+def _refuse_micrograd_constructor(label: object, op: object, children: object) -> None:
+    """micrograd's constructor ``Value(data, _children, _op)`` (or its keywords): a TypeError that says
+    what chainrule's constructor takes and where a node's operands come from."""
+    given = [f"{type(x).__name__}: {_short(x)}" for x in (label, op) if x is not None and not isinstance(x, str)]
+    given += [f"{name}={_short(x)}" for name, x in (("_op", op), ("_children", children)) if x is not None]
+    raise TypeError(
+        f"Value(data, label='') takes a number and a label, got also {', '.join(dict.fromkeys(given))}. A Value "
+        "made by hand is a leaf; a node with operands is made by an operation (c = a + b records a and b as "
+        "c._prev and '+' as c._op), not by micrograd's constructor Value(data, _children, _op)"
+    )
 
 
 def _short(x: object) -> str:

@@ -172,6 +172,23 @@ def test_a_micrograd_name_chainrule_lacks_names_the_equivalent(name, hint):
     assert not hasattr(Value(1.0), name)
 
 
+@pytest.mark.parametrize("make", [
+    lambda a, b: Value(3.0, (a, b), "+"),
+    lambda a, b: Value(3.0, (a, b)),
+    lambda a, b: Value(3.0, _children=(a, b), _op="+"),
+    lambda a, b: Value(3.0, label="c", _op="+"),
+    lambda a, b: Parameter(3.0, {a, b}),
+], ids=["positional", "children only", "keywords", "op keyword", "a set, on Parameter"])
+def test_micrograds_constructor_says_how_chainrule_makes_nodes(make):
+    # Both engines once gave their own compiler's message ("takes at most 2 positional arguments",
+    # "unexpected keyword argument '_children'") or called the tuple a bad label.
+    a, b = Value(1.0), Value(2.0)
+    with pytest.raises(TypeError, match=r"Value\(data, label=''\) takes a number and a label, got also .*"
+                                        r"made by an operation \(c = a \+ b records a and b as c\._prev"):
+        make(a, b)
+    assert Value(3.0, "c").label == "c" and Value(3.0, label="c").op == ""  # the constructor itself is unchanged
+
+
 def test_draw_dot_is_importable_under_the_lectures_name():
     from autograd.viz import draw_dot
 
