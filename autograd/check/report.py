@@ -410,7 +410,7 @@ class CheckReport:
             numeric_column.insert(2, False)
         body = []
         for row in self.rows:
-            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            definition = _clipped(row.definition)
             body.append(
                 [
                     str(row.index),
@@ -433,7 +433,7 @@ class CheckReport:
         right = [True, False, False, True, *[True] * len(self.routes), True, False]
         body = []
         for row in self.rows:
-            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            definition = _clipped(row.definition)
             numbers_ = dict(row.routes)
             body.append(
                 [
@@ -453,7 +453,7 @@ class CheckReport:
         numeric_column = [True, False, False, True, True, True, True, True, False]
         body = []
         for row in self.rows:
-            definition = row.definition if len(row.definition) <= 28 else row.definition[:27] + "…"
+            definition = _clipped(row.definition)
             body.append(
                 [
                     str(row.index),
@@ -525,6 +525,11 @@ class CheckReport:
 def _word(name: str) -> str:
     """A node's name after a ∂, as grade's hints write it: in parentheses unless it is one word."""
     return name if all(ch.isalnum() or ch in "#_." for ch in name) else f"({name})"
+
+
+def _clipped(definition: str, width: int = 28) -> str:
+    """A node's definition in a table column: at most ``width`` characters, cut with an ellipsis."""
+    return definition if len(definition) <= width else definition[: width - 1] + "…"
 
 
 def _by_hand(row: CheckRow) -> bool:

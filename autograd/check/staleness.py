@@ -113,7 +113,7 @@ def find_stale_grads(names: Names) -> StaleGraph | None:
         return None
     n = len(stale)
     root = names.root_name()
-    shown = ", ".join(names.name(node) for node in stale[:SHOWN]) + (", ..." if n > SHOWN else "")
+    shown = _listed(names, stale)
     headline = (
         f"the graph is stale: {n} node{'s' if n != 1 else ''} {'hold gradients' if n != 1 else 'holds a gradient'} "
         f"that the last backward pass from {root} did not write ({shown})"
@@ -123,6 +123,11 @@ def find_stale_grads(names: Names) -> StaleGraph | None:
         f"Differentiate this root again, then check: autograd.zero_grad(root); root.backward() (root is {root})."
     )
     return StaleGraph("grads", stale, headline, advice)
+
+
+def _listed(names: Names, stale: tuple) -> str:
+    """The first ``SHOWN`` stale nodes by name, "..." after them if there are more."""
+    return ", ".join(names.name(node) for node in stale[:SHOWN]) + (", ..." if len(stale) > SHOWN else "")
 
 
 def find_replayed_grads(names: Names) -> StaleGraph | None:
@@ -139,7 +144,7 @@ def find_replayed_grads(names: Names) -> StaleGraph | None:
     stale = tuple(node for node in names.order if getattr(node, "grad_pass", 0) == 0)
     n = len(stale)
     name = names.root_name()
-    shown = ", ".join(names.name(node) for node in stale[:SHOWN]) + (", ..." if n > SHOWN else "")
+    shown = _listed(names, stale)
     headline = (
         f"the graph is stale: a replay recomputed its values after backward(), so the gradients of its "
         f"{n} node{'s' if n != 1 else ''} ({shown}) belong to values it no longer has"
