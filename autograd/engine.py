@@ -25,8 +25,8 @@ mode" (see ``setup.py``). The only concessions to the compiler are:
   local variables;
 * ``@cython.annotation_typing(False)`` where an argument's annotation should not become a compiled
   type check, so that the engine's own error message, naming the argument, is the one raised;
-* ``Value.__dealloc__``, which only the compiled engine calls: it frees a long chain without recursing
-  once per level in C;
+* compiled only, ``autograd/_freeing.pxd``: a few lines of C, cimported at the top and installed at the
+  end, with which freeing a long chain does not recurse once per level in C;
 * C's ``exp``, ``log``, ``tanh`` and ``pow`` when compiled, ``math``'s (the same C functions, so the
   same results) when not.
 
@@ -52,6 +52,7 @@ except ImportError:  # Cython is needed only to build the compiled engine
     from autograd import _nocython as cython
 
 if cython.compiled:
+    from cython.cimports.autograd._freeing import chainrule_install_free
     from cython.cimports.libc.math import exp, floor, log, tanh
 else:
     from math import exp, floor, log, tanh
@@ -533,33 +534,6 @@ class Value:
         end = _EndOfTable()
         return (_unpickle_graph, (_PICKLED_PASSES, type(self), _Shells(order, end), _table(order), end))
 
-    def __dealloc__(self) -> None:
-        # Compiled only (plain Python never calls it). Freeing a node frees its operands, and C
-        # recurses once per level: a long chain would overflow the C stack. So below a depth of 200
-        # operands are freed deeper down; past it they go to a list, which the outermost free drains.
-        global _freeing_depth
-        if self._a is None or _releasing is None:  # a leaf, or the interpreter is shutting down
-            return
-        if _freeing_depth >= 200:
-            _releasing.append(self._a)
-            self._a = None
-            if self._b is not None:
-                _releasing.append(self._b)
-                self._b = None
-            return
-        _freeing_depth += 1
-        self._a = None  # may free the operand, and its operands, ...
-        self._b = None
-        if _freeing_depth == 1:
-            while _releasing:
-                _releasing.pop()  # the last reference: frees the node here, one level deep
-        _freeing_depth -= 1
-
-
-if not cython.compiled:
-    # Plain Python never calls __dealloc__, and calling it by hand would cut a node from its operands.
-    del Value.__dealloc__
-
 
 @cython.no_gc
 @cython.cclass
@@ -852,6 +826,7 @@ def _chain_rule(order: list, root: Value, accumulate_leaves: cython.bint) -> cyt
 
 @cython.cfunc
 @cython.inline
+@cython.exceptval(check=False)  # it cannot raise: compiled callers need not ask after each node
 def _local_step(node: Value, g: cython.double) -> cython.void:
     """The chain rule, written once: a node's gradient ``g`` flows to each of its operands, times the
     partial derivative recorded when the node was made. ``backward`` applies it to every node, from
@@ -1294,11 +1269,6 @@ class _EndOfTable:
         return (_EndOfTable, ())
 
 
-# Compiled only: operands of freed nodes waiting to be released (see Value.__dealloc__).
-_releasing = cython.declare(list, [])
-_freeing_depth = cython.declare(cython.long, 0)
-
-
 # -- the op table ---------------------------------------------------------------------------------------------
 class Op:
     """Everything chainrule knows about one primitive, in one place.
@@ -1439,3 +1409,16 @@ def apply_rule(node: Value, operands, out: Any) -> tuple:  # operands: a sequenc
     value), which need not be Values (see ``evaluate_op``): d node / d operand for each operand."""
     entry, k = op_entry(node)
     return entry.rule(*operands, out) if k is None else entry.rule(*operands, out, k)
+
+
+# -- freeing nodes (compiled) ---------------------------------------------------------------------------------
+if cython.compiled:
+    # Freeing a node frees its operands: C would recurse once per level of a long chain, so the node
+    # classes get a deallocator that does not (autograd/_freeing.pxd). Plain Python's objects need none.
+    _x, _y = Value(1.0), Value(2.0)
+    if chainrule_install_free(_x * _y, _x, _y, (Value, Parameter, Constant)) != 0:
+        raise ImportError(
+            "chainrule's compiled engine could not find where a node keeps its operands; reinstall "
+            "chainrule, or set CHAINRULE_PURE_PYTHON=1 to run the plain-Python engine"
+        )
+    del _x, _y

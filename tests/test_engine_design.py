@@ -395,6 +395,45 @@ def test_the_compiled_engine_is_built_where_a_c_compiler_exists():
     assert not gc.is_tracked(Value(1.0)) and not gc.is_tracked(Value(1.0) * 2.0) and not gc.is_tracked(Parameter(1.0))
 
 
+def test_long_graphs_are_freed_on_a_small_c_stack_and_the_error_being_handled_survives():
+    # Freeing a node frees its operands: compiled, C would recurse once per level of a chain (a crash on
+    # a small stack). Each graph is freed in a thread with a 512 KiB stack, twice: once while an
+    # exception is being handled, which freeing must leave as it was (Cython's __dealloc__ saved and
+    # restored it at a third of the cost of freeing a node; chainrule's deallocator runs no Python).
+    done = run_python("""
+        import sys, threading
+        from autograd import Value
+        def chain():
+            x, c, d = Value(1.0), Value(1.0000001), Value(0.0)
+            y = x
+            for _ in range(300_000):
+                y = y * c + d
+            return y
+        def both_operands_deep():
+            u, v = Value(1.0), Value(2.0)
+            for _ in range(200_000):
+                u, v = (u + v) * 0.5, u - v * 0.5
+            return u
+        def free(make):
+            graph = make()
+            del graph
+            try:
+                raise KeyError("kept")
+            except KeyError:
+                graph = make()
+                del graph
+                print(make.__name__, repr(sys.exc_info()[1]))
+        threading.stack_size(512 * 1024)
+        for make in (chain, both_operands_deep):
+            worker = threading.Thread(target=free, args=(make,))
+            worker.start()
+            worker.join()
+        print("done")
+    """)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout.decode().split("\n") == ["chain KeyError('kept')", "both_operands_deep KeyError('kept')", "done", ""]
+
+
 def test_without_the_compiled_engine_one_line_says_how_to_get_it(tmp_path):
     package = tmp_path / "autograd"
     shutil.copytree(REPO / "autograd", package, ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__", "*.c"))

@@ -41,7 +41,7 @@ def methods(cls: type) -> list[str]:
 def test_every_method_is_checked():
     assert {"exp", "log", "sigmoid", "tanh", "relu", "backward", "__add__", "__mul__", "__pow__", "__neg__",
             "__rpow__", "__repr__", "__float__", "__copy__", "__deepcopy__", "__reduce_ex__"} <= set(methods(Value))
-    assert "__dealloc__" not in methods(Value)  # plain Python: no way to cut a node from its operands by hand
+    assert "__dealloc__" not in methods(Value)  # no way to cut a node from its operands by hand (compiled: C does the freeing)
 
 
 @pytest.mark.parametrize("cls, name", [(cls, name) for cls in (Value, Parameter, Constant) for name in methods(cls)])
