@@ -2,6 +2,7 @@
 
     python benchmarks/limit.py                  # 15 rounds of 5 steps per engine
     python benchmarks/limit.py --rounds 30 --steps 3 --json /tmp/limit.json
+    python benchmarks/limit.py --from-step 0    # the first steps of training instead of its steady state
     python benchmarks/limit.py --tiny           # a smoke run of a few seconds (the tests run it)
 
 The step is written as a learner's loop writes it, ``loss = step()``: build the loss (MLP 2-16-16-1 on
@@ -16,8 +17,11 @@ alive while the next one is built, and freeing it is part of the step. The rows:
 * ``hand-derived floats``: the same forward, the backward derived by hand, and the SGD update, on plain
   Python floats: no graph at all.
 
-Every engine's parameters after one step must agree with chainrule's (relative 1e-9) before anything
-is timed. Timing interleaves the engines round by round, rotating which goes first, so that a change in
+Every round starts each engine from the same parameters, by default those after 50 steps of training
+(``--from-step``), so that every round times the same work: training's steady state, where the
+hand-derived step skips most points' backward pass (their margin is met); ``--from-step 0`` times the
+first steps instead, where it skips few and is about 1.5x slower. Every engine's parameters after one
+step from there must agree with chainrule's (relative 1e-9) before anything is timed. Timing interleaves the engines round by round, rotating which goes first, so that a change in
 the machine's load hits every engine alike; each round times ``--steps`` steps of each engine with the
 wall clock and with this thread's CPU time. The report gives per-step medians and, for each ratio, the
 median of the per-round ratios (each round's two numbers were measured a moment apart) with their
@@ -186,6 +190,7 @@ class Row:
 
     name: str
     step: Callable[[], Any]
+    restart: Callable[[], None]  # puts the network back to the parameters every round starts from (untimed)
     note: str = ""
     wall: list = field(default_factory=list)  # seconds per step, one entry per round
     cpu: list = field(default_factory=list)
@@ -206,6 +211,40 @@ def graph_step(engine: Engine, init: list, X: list, y: list) -> Callable[[], Any
     return step
 
 
+def initial_values(init: list) -> list:
+    """The parameters of ``init`` in ``make_params``'s flat order (each neuron's weights, then its bias)."""
+    return [p for layer in init for weights, bias in layer for p in (*weights, bias)]
+
+
+def trained(init: list, X: list, y: list, steps: int) -> list:
+    """The parameters after ``steps`` steps of training from ``init`` (by the hand-derived step, which
+    agrees with every engine), in ``init``'s shape: where each round of timing starts."""
+    net = float_network(init)
+    for _ in range(steps):
+        float_step(net, X, y)
+    return net
+
+
+def graph_row(name: str, engine: Engine, init: list, X: list, y: list) -> Row:
+    step = graph_step(engine, init, X, y)
+    start = initial_values(init)
+
+    def restart() -> None:
+        for p, value in zip(step.params, start):  # type: ignore[attr-defined]
+            p.data = value
+
+    return Row(name, step, restart)
+
+
+def float_row(init: list, X: list, y: list) -> Row:
+    net = float_network(init)
+
+    def restart() -> None:
+        net[:] = float_network(init)
+
+    return Row("hand-derived floats", lambda: float_step(net, X, y), restart)
+
+
 def check_agreement(rows: list, init: list, X: list, y: list) -> None:
     """One step of each engine from the same start must give chainrule's loss and updated parameters."""
     reference = None
@@ -213,7 +252,7 @@ def check_agreement(rows: list, init: list, X: list, y: list) -> None:
         if row.name == "hand-derived floats":
             net = float_network(init)
             loss = float_step(net, X, y)
-            after = [p for layer in net for weights, bias in layer for p in (*weights, bias)]
+            after = initial_values(net)
         else:
             fresh = graph_step(ENGINES_BY_NAME[row.name], init, X, y)
             loss = fresh().data
@@ -233,12 +272,17 @@ ENGINES_BY_NAME: dict = {}
 def interleave(rows: list, rounds: int, steps: int) -> None:
     """Time ``steps`` steps of every row in each round, rotating the order round by round.
 
-    In each round a row first runs one untimed step (so the timed steps have a previous graph to let
-    go of, as in a training loop), then ``steps`` timed ones; its last graph is dropped untimed, so
-    that no engine's graph is alive while another engine is timed."""
+    In each round a row starts again from the same parameters, so that every round times the same
+    steps of training: the hand-derived step skips the backward pass of points whose margin is already
+    met, so its work shrinks as training goes on (by a third over the first 25 steps), while the graph
+    engines' work stays the same; without the restart, late rounds would time less work than early
+    ones. It runs one untimed step (so the timed
+    steps have a previous graph to let go of, as in a training loop), then ``steps`` timed ones; its
+    last graph is dropped untimed, so that no engine's graph is alive while another engine is timed."""
     for r in range(rounds):
         k = r % len(rows)
         for row in rows[k:] + rows[:k]:
+            row.restart()
             gc.collect()
             loss = row.step()
             wall0, cpu0 = time.perf_counter(), time.thread_time()
@@ -256,16 +300,17 @@ def ratio(a: Row, b: Row, clock: str) -> tuple:
     return statistics.median(pairs), min(pairs), max(pairs)
 
 
-def report(rows: list, rounds: int, steps: int) -> tuple[str, dict]:
+def report(rows: list, rounds: int, steps: int, from_step: int) -> tuple[str, dict]:
     by_name = {row.name: row for row in rows}
     lines = [
-        f"W1 as a learner's loop (loss = step()), {rounds} rounds x {steps} steps per engine, interleaved; "
+        f"W1 as a learner's loop (loss = step()), {rounds} rounds x {steps} steps per engine from step {from_step} "
+        "of training, interleaved; "
         f"Python {platform.python_version()}, {platform.machine()}",
         "",
         "| engine | wall per step (median) | thread CPU per step (median) |",
         "| --- | --: | --: |",
     ]
-    data: dict = {"rounds": rounds, "steps": steps, "engines": {}, "ratios": {}}
+    data: dict = {"rounds": rounds, "steps": steps, "from_step": from_step, "engines": {}, "ratios": {}}
     for row in rows:
         wall, cpu = statistics.median(row.wall), statistics.median(row.cpu)
         lines.append(f"| {row.name}{' (' + row.note + ')' if row.note else ''} | {wall * 1e3:.2f} ms | {cpu * 1e3:.2f} ms |")
@@ -290,17 +335,21 @@ def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks/limit.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15, help="rounds of interleaved timing (default 15)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per engine and round (default 5)")
+    parser.add_argument("--from-step", type=int, default=50,
+                        help="every round starts from the parameters after this many steps of training (default "
+                             "50: training's steady state; 0: its first steps, where the hand-derived step has "
+                             "the most to do)")
     parser.add_argument("--tiny", action="store_true", help="8 points, 2 rounds of 1 step: a smoke run")
     parser.add_argument("--json", type=Path, help="also write the per-round timings as JSON here")
     parser.add_argument("--build-dir", type=Path, default=REPO / "benchmarks" / "results" / "build",
                         help="where Cython builds the minimal engine (default benchmarks/results/build)")
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.steps < 1:
-        parser.error("--rounds and --steps must be at least 1")
+    if args.rounds < 1 or args.steps < 1 or args.from_step < 0:
+        parser.error("--rounds and --steps must be at least 1, --from-step at least 0")
     points, rounds, steps = (8, 2, 1) if args.tiny else (100, args.rounds, args.steps)
 
     X, y = workloads.two_moons(points, noise=0.1, seed=0)
-    init = workloads.init_mlp(2, (16, 16, 1), np.random.default_rng(0))
+    init = trained(workloads.init_mlp(2, (16, 16, 1), np.random.default_rng(0)), X, y, 0 if args.tiny else args.from_step)
     engines, skipped = load_engines(["chainrule", "chainrule-py"])
     try:
         engines["minimal engine"] = minimal_engine_adapter(build_minimal_engine(args.build_dir))
@@ -308,15 +357,14 @@ def main(argv: list | None = None) -> int:
         print(f"benchmarks/limit.py: {exc}", file=sys.stderr)
         return 2
     ENGINES_BY_NAME.update(engines)
-    rows = [Row(name, graph_step(engine, init, X, y)) for name, engine in engines.items()]
-    net = float_network(init)
-    rows.append(Row("hand-derived floats", lambda: float_step(net, X, y)))
+    rows = [graph_row(name, engine, init, X, y) for name, engine in engines.items()]
+    rows.append(float_row(init, X, y))
     rows[0].note = "compiled" if "compiled" in engines["chainrule"].version else "plain Python: no compiled engine"
     rows[1].note = "plain Python"
     rows[2].note = "limit estimate"
     check_agreement(rows, init, X, y)
     interleave(rows, rounds, steps)
-    text, data = report(rows, rounds, steps)
+    text, data = report(rows, rounds, steps, 0 if args.tiny else args.from_step)
     print(text)
     if args.json is not None:
         atomic_write(args.json, json.dumps(data, indent=1))  # a failed write keeps the last results
