@@ -48,6 +48,11 @@ cdef extern from *:
                 PyObject *operand = chainrule_waiting[--chainrule_waiting_count];
                 Py_DECREF(operand);  /* the last reference, usually: freed here, one level deep */
             }
+            if (chainrule_waiting_size > 65536) {  /* a huge graph needed a big stack: give it back */
+                PyMem_RawFree(chainrule_waiting);
+                chainrule_waiting = NULL;
+                chainrule_waiting_size = 0;
+            }
         }
         chainrule_freeing_depth--;
     }
