@@ -602,7 +602,7 @@ def _node(data: cython.double, op: str, a: Value, da: cython.double, b: Optional
 
     An overflow to inf is an error, never a node."""
     if data - data != 0.0:
-        raise OverflowError(f"{op!r} overflows a float: got {data} from {_operands(a, b)}")
+        _refuse_overflow(op, data, a, b)
     node: Value = Value.__new__(Value)
     node._data = data
     node._opname = op
@@ -611,12 +611,31 @@ def _node(data: cython.double, op: str, a: Value, da: cython.double, b: Optional
     node._da = da
     node._b = b
     node._db = db
-    node._scope = _scope_path.get() if _scopes_used else ""
+    node._scope = _scope_name() if _scopes_used else ""
     node._grad = 0.0
     node._pass = 0
     node._saved = 0.0
     node._mark = 0
     return node
+
+
+# The two rare paths of _node (an overflow, a scope) are functions of their own, so that compiled, _node
+# stays small enough for the C compiler to inline it into each operator.
+@cython.cfunc
+@cython.exceptval(-1)
+def _refuse_overflow(op: str, data: cython.double, a: Value, b: Optional[Value]) -> cython.int:
+    raise OverflowError(f"{op!r} overflows a float: got {data} from {_operands(a, b)}")
+
+
+@cython.cfunc
+def _scope_name() -> str:
+    """The current scope's name: compiled, a C function, so that _node stays small; plain Python calls
+    the context variable's own method instead (below), without a Python frame."""
+    return _scope_path.get()
+
+
+if not cython.compiled:
+    _scope_name = _scope_path.get  # noqa: F811
 
 
 @cython.cfunc
@@ -651,7 +670,7 @@ def _operand(x: object, op: str) -> Value:
     c._da = 0.0
     c._b = None
     c._db = 0.0
-    c._scope = _scope_path.get() if _scopes_used else ""
+    c._scope = _scope_name() if _scopes_used else ""
     c._pass = 0
     c._saved = 0.0
     c._mark = 0
