@@ -822,25 +822,32 @@ def _chain_rule(order: list, root: Value, accumulate_leaves: cython.bint) -> cyt
 
     Computed nodes start from 0; leaves add to what they hold if ``accumulate_leaves``, else start
     from 0 too. Every old grad is kept in ``_saved``: if a gradient is not finite, all are put back and
-    a FloatingPointError names the node."""
+    a FloatingPointError names the node. So are they if the pass is interrupted (Ctrl-C, which plain
+    Python can raise between any two lines; compiled, the loops run to their end before it is raised):
+    a half-done pass would leave grads that look computed and are not."""
     node: Value
     g: cython.double
-    for node in order:
-        node._saved = node._grad
-        if node._a is not None or not accumulate_leaves:
-            node._grad = 0.0
-    root._grad += 1.0  # 0 + 1 for a computed root, whose grad was just cleared
-    for node in reversed(order):
-        g = node._grad
-        if g - g != 0.0:  # inf or nan
-            for node2 in order:
-                _restore_grad(node2)
-            raise FloatingPointError(
-                f"backward: the gradient at {describe(node)} is {g}, not a finite float (it overflowed); "
-                "every grad was left as it was"
-            )
-        if node._a is not None:
-            _local_step(node, g)
+    saved: cython.Py_ssize_t = 0  # the nodes of order[:saved] hold their old grad in _saved
+    try:
+        for node in order:
+            node._saved = node._grad
+            saved += 1
+            if node._a is not None or not accumulate_leaves:
+                node._grad = 0.0
+        root._grad += 1.0  # 0 + 1 for a computed root, whose grad was just cleared
+        for node in reversed(order):
+            g = node._grad
+            if g - g != 0.0:  # inf or nan
+                raise FloatingPointError(
+                    f"backward: the gradient at {describe(node)} is {g}, not a finite float (it overflowed); "
+                    "every grad was left as it was"
+                )
+            if node._a is not None:
+                _local_step(node, g)
+    except BaseException:
+        for i in range(saved):
+            _restore_grad(order[i])
+        raise
 
 
 @cython.cfunc
@@ -905,10 +912,12 @@ def gradients(root, inputs) -> list:
             for x in inputs:
                 x._grad = math.nan  # stays NaN only where the chain rule does not reach (not in root's graph)
             _chain_rule(order, root, False)  # if it fails, it puts back what it found: the NaN too
-            for x in inputs:
-                result.append(0.0 if x._grad != x._grad else x._grad)
-            for node in order:
-                _restore_grad(node)
+            try:
+                for x in inputs:
+                    result.append(0.0 if x._grad != x._grad else x._grad)
+            finally:  # also if interrupted while reading the results
+                for node in order:
+                    _restore_grad(node)
         finally:  # the inputs' own grads, whether the chain rule succeeded or failed
             for i in range(len(inputs) - 1, -1, -1):
                 x = inputs[i]

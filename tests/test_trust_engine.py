@@ -5,6 +5,7 @@ and once with CHAINRULE_PURE_PYTHON=1, so every test here holds for both engines
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 import math
 import pickle
@@ -86,6 +87,54 @@ def test_a_failed_grad_puts_every_grad_back():
     assert (x.grad_source, outside.grad_source) == ("hand", "hand")  # and still marked as set by hand
     (x * 2.0).backward()
     assert x.grad == 7.0
+
+
+@pytest.mark.skipif(autograd.COMPILED, reason="compiled, the chain rule's loops are C: Ctrl-C is raised after them")
+@pytest.mark.parametrize("how", ["backward", "gradients"])
+def test_ctrl_c_during_the_chain_rule_leaves_every_grad_as_it_was(how):
+    # Plain Python raises KeyboardInterrupt between any two lines. Interrupted half way, backward left
+    # computed nodes zeroed or half summed, with the grad_pass of the previous pass: numbers that looked
+    # computed. A trace function raises it at each line of the chain rule and of gradients in turn.
+    x, w = Value(0.5, label="x"), Value(-1.5, label="w")
+    y = ((x * w).tanh() * x + w).sigmoid()
+    y.backward()
+    x.grad = 0.25  # set by hand after the pass: kept too
+    nodes = topological_order(y)
+    before = [(node.grad, node.grad_pass) for node in nodes]
+    engine = sys.modules[Value.__module__]
+    # gradients' lines that read the results (a Ctrl-C on the line of a `with lock:` can leave any lock
+    # held, one on the line of a `try:` comes before its `finally`, and one in the loop that puts grads
+    # back stops that loop: none of these can Python code prevent)
+    source, first = inspect.getsourcelines(engine.gradients)
+    start = first + next(i for i, line in enumerate(source) if "_chain_rule(order, root, False)" in line) + 2
+    end = first + next(i for i, line in enumerate(source) if "also if interrupted" in line)
+    watched = {engine._chain_rule.__code__: range(0, 10**6), engine.gradients.__code__: range(start, end)}
+    lines = 0
+    while True:
+        lines += 1
+        seen = 0
+
+        def tracer(frame, event, arg):
+            nonlocal seen
+            if frame.f_code not in watched:
+                return None
+            if event == "line" and frame.f_lineno in watched[frame.f_code]:
+                seen += 1
+                if seen == lines:
+                    raise KeyboardInterrupt
+            return tracer
+
+        sys.settrace(tracer)
+        try:
+            y.backward() if how == "backward" else gradients(y, [x, w])
+        except KeyboardInterrupt:
+            pass
+        else:
+            break  # the whole call ran without reaching line number `lines`: every line was tried
+        finally:
+            sys.settrace(None)
+        assert [(node.grad, node.grad_pass) for node in nodes] == before, f"interrupted at line {lines}"
+    assert lines > 20
 
 
 def test_a_failed_hessian_puts_every_grad_back():
