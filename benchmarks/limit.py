@@ -21,9 +21,10 @@ Every round starts each engine from the same parameters, by default those after 
 (``--from-step``), so that every round times the same work: training's steady state, where the
 hand-derived step skips most points' backward pass (their margin is met); ``--from-step 0`` times the
 first steps instead, where it skips few and is about 1.5x slower. Every engine's parameters after one
-step from there must agree with chainrule's (relative 1e-9) before anything is timed. Timing interleaves the engines round by round, rotating which goes first, so that a change in
-the machine's load hits every engine alike; each round times ``--steps`` steps of each engine with the
-wall clock and with this thread's CPU time. The report gives per-step medians and, for each ratio, the
+step from there must agree with chainrule's (relative 1e-9) before anything is timed. Timing
+interleaves the engines round by round, rotating which goes first, so that a change in the machine's
+load hits every engine alike; each round times ``--steps`` steps of each engine with the wall clock
+and with this thread's CPU time. The report gives per-step medians and, for each ratio, the
 median of the per-round ratios (each round's two numbers were measured a moment apart) with their
 range. Nothing here is a test of speed: the tests only run it at a tiny size.
 """
@@ -226,6 +227,7 @@ def trained(init: list, X: list, y: list, steps: int) -> list:
 
 
 def graph_row(name: str, engine: Engine, init: list, X: list, y: list) -> Row:
+    """A graph engine's row: its step, and a restart that writes ``init``'s values into its parameters."""
     step = graph_step(engine, init, X, y)
     start = initial_values(init)
 
@@ -237,6 +239,7 @@ def graph_row(name: str, engine: Engine, init: list, X: list, y: list) -> Row:
 
 
 def float_row(init: list, X: list, y: list) -> Row:
+    """The hand-derived step's row: its step on a network of floats, and a restart to ``init``."""
     net = float_network(init)
 
     def restart() -> None:
@@ -276,9 +279,9 @@ def interleave(rows: list, rounds: int, steps: int) -> None:
     steps of training: the hand-derived step skips the backward pass of points whose margin is already
     met, so its work shrinks as training goes on (by a third over the first 25 steps), while the graph
     engines' work stays the same; without the restart, late rounds would time less work than early
-    ones. It runs one untimed step (so the timed
-    steps have a previous graph to let go of, as in a training loop), then ``steps`` timed ones; its
-    last graph is dropped untimed, so that no engine's graph is alive while another engine is timed."""
+    ones. It runs one untimed step (so the timed steps have a previous graph to let go of, as in a
+    training loop), then ``steps`` timed ones; its last graph is dropped untimed, so that no engine's
+    graph is alive while another engine is timed."""
     for r in range(rounds):
         k = r % len(rows)
         for row in rows[k:] + rows[:k]:
