@@ -841,6 +841,25 @@ def _repeat_epochs(epoch: Callable[[], dict[str, float]], repeats: int, ops: int
     return result
 
 
+def iris_sample_loss(MLP, cross_entropy, load_iris) -> Callable[[], Any]:
+    """``build()`` for W6 and W9: the cross-entropy loss of a fresh 4-8-3 sigmoid MLP (seed 0) on the
+    first iris sample, after backward (the checkers compare against its grads); never timed. nn's
+    names are passed in, as the callers import nn only where it is installed."""
+    from autograd import Value
+
+    iris = load_iris()
+    x = [float(v) for v in iris.data[0]]
+    t = int(iris.target[0])
+
+    def build() -> Any:
+        model = MLP(4, [8, 3], activation="sigmoid", seed=0)
+        loss = cross_entropy(model([Value(v) for v in x]), t)
+        loss.backward()
+        return loss
+
+    return build
+
+
 def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> WorkloadResult:
     """``autograd.check.gradcheck`` on the loss graph of one iris sample (every node checked)."""
     title = "gradcheck on one iris sample's loss graph (all nodes)"
@@ -850,19 +869,9 @@ def run_w6(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     except ImportError as exc:
         reason = f"needs nn and autograd.check ({exc})"
         return WorkloadResult("W6", title, {}, {"chainrule": EngineResult("skipped", reason)})
-    from autograd import Value, topological_order
+    from autograd import topological_order
 
-    iris = load_iris()
-    x = [float(v) for v in iris.data[0]]
-    t = int(iris.target[0])
-
-    def build():
-        """The loss graph with its gradients (gradcheck compares against them); not timed."""
-        model = MLP(4, [8, 3], activation="sigmoid", seed=0)
-        loss = cross_entropy(model([Value(v) for v in x]), t)
-        loss.backward()
-        return loss
-
+    build = iris_sample_loss(MLP, cross_entropy, load_iris)
     result = EngineResult("ok", "chainrule only: the other engines have no per-node checker")
     loss = build()
     before = float(loss.data)
@@ -904,19 +913,9 @@ def run_w9(engines: dict[str, Engine], skipped: dict[str, str], cfg: Config) -> 
     except ImportError as exc:
         reason = f"needs torch, nn and autograd.check ({exc})"
         return WorkloadResult("W9", title, {}, {"chainrule": EngineResult("skipped", reason)})
-    from autograd import Value, topological_order
+    from autograd import topological_order
 
-    iris = load_iris()
-    x = [float(v) for v in iris.data[0]]
-    t = int(iris.target[0])
-
-    def build():
-        """The loss graph with its gradients (compare_torch compares against them); not timed."""
-        model = MLP(4, [8, 3], activation="sigmoid", seed=0)
-        loss = cross_entropy(model([Value(v) for v in x]), t)
-        loss.backward()
-        return loss
-
+    build = iris_sample_loss(MLP, cross_entropy, load_iris)
     result = EngineResult("ok", "chainrule's bridge to torch (float64): the replay, then the node-by-node comparison")
     loss = build()
     report = compare_torch(loss)  # untimed warm-up, and the report's facts
