@@ -370,7 +370,11 @@ def main(argv: list | None = None) -> int:
     text, data = report(rows, rounds, steps, 0 if args.tiny else args.from_step)
     print(text)
     if args.json is not None:
-        atomic_write(args.json, json.dumps(data, indent=1))  # a failed write keeps the last results
+        try:
+            atomic_write(args.json, json.dumps(data, indent=1))  # a failed write keeps the last results
+        except OSError as exc:
+            print(f"benchmarks/limit.py: the results above were not written to {args.json}: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -158,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.json if args.json is not None else (None if args.tiny else REPO / "benchmarks" / "results.json")
     if json_path is not None:
         config = {"tiny": args.tiny, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}}
-        report.write_json(json_path, info, config, results, command)
+        try:
+            report.write_json(json_path, info, config, results, command)  # a failed write keeps the last results
+        except OSError as exc:
+            print(f"benchmarks/run.py: the results above were not written to {json_path}: {exc}", file=sys.stderr)
+            return 1
         print(f"\nJSON written to {json_path}", file=sys.stderr)
 
     mismatches = [f"{w.id} {name}: {r.note}" for w in results for name, r in w.results.items() if r.status == "mismatch"]

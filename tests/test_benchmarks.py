@@ -213,6 +213,39 @@ def test_limit_benchmark_runs_and_all_engines_agree(tmp_path):
     assert "| chainrule / hand-derived floats |" in done.stdout
 
 
+def test_every_round_of_the_limit_benchmark_times_the_same_steps():
+    # The hand-derived step skips the points whose margin is met, so its work fell as rounds went on
+    # while the graph engines' did not; each round now restarts every engine from the same parameters.
+    import numpy as np
+
+    from benchmarks import limit
+    from benchmarks.engines import load_engines
+
+    X, y = workloads.two_moons(12, noise=0.1, seed=3)
+    start = limit.trained(workloads.init_mlp(2, (16, 16, 1), np.random.default_rng(3)), X, y, 5)
+    engines, _ = load_engines(["chainrule"])
+    for row in (limit.graph_row("chainrule", engines["chainrule"], start, X, y), limit.float_row(start, X, y)):
+        losses = []
+        for _ in range(2):  # two rounds of three steps
+            row.restart()
+            losses.append([float(getattr(loss, "data", loss)) for loss in (row.step(), row.step(), row.step())])
+        assert losses[0] == losses[1] and losses[0][0] != losses[0][2], row.name
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_failed_json_write_is_one_line_and_keeps_the_printed_results(tmp_path):
+    pytest.importorskip("pyximport", reason="the minimal engine is built with Cython (in the dev extra)")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "limit.py"), "--tiny", "--json", "/dev/full", "--build-dir", str(tmp_path / "build")],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 1 and "| chainrule / minimal engine |" in done.stdout
+    assert done.stderr.strip().splitlines() == [
+        "benchmarks/limit.py: the results above were not written to /dev/full: [Errno 28] No space left on device"
+    ]
+    assert Path("/dev/full").is_char_device()
+
+
 def test_routes_benchmark_runs_and_checks_its_results(tmp_path):
     """benchmarks/routes.py (forward_grad against backward, formula on the seed graphs) at toy size."""
     pytest.importorskip("sympy")
